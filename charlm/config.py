@@ -1,0 +1,279 @@
+"""The run configuration: YAML sections `model`, `data`, `train`, `output` in dataclasses.
+
+Every field's type and allowed range are declared beside it (metadata), so loading a file,
+a `--set section.key=value` override and the built-in defaults all pass the same checks, and
+every refusal is one line naming the file, line and key, what was given and what is allowed.
+"""
+
+import contextlib
+import dataclasses
+import difflib
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from charlm.errors import CharlmError
+
+CELL_TYPES = ("rnn", "lstm", "gru")
+OPTIMIZERS = ("adagrad", "sgd", "adam")
+CLIP_MODES = ("norm", "elementwise", "none")
+DTYPES = ("float32", "float64")
+
+
+def _f(default, **rules):
+    """A field with its checks: min / max (inclusive), below (exclusive max), above
+    (exclusive min), choices."""
+    return field(default=default, metadata=rules)
+
+
+@dataclass
+class ModelConfig:
+    type: str = _f("lstm", choices=CELL_TYPES)
+    hidden_size: int = _f(256, min=1)
+    num_layers: int = _f(2, min=1)
+    bidirectional: bool = _f(False)
+    dropout: float = _f(0.0, min=0.0, below=1.0)
+    embedding_size: int | None = _f(None, min=1)  # null: one-hot input
+    forget_bias: float | None = _f(1.0)  # LSTM; null: PyTorch's uniform init
+
+
+@dataclass
+class DataConfig:
+    corpus: str = _f("tinyshakespeare")  # a path, or a name from the catalog in corpora/
+    val_fraction: float = _f(0.1, above=0.0, below=1.0)
+    encoding: str = _f("utf-8")  # a Python codec name, or "bytes" for a byte-level model
+
+
+@dataclass
+class TrainConfig:
+    seq_len: int = _f(64, min=1)
+    batch_size: int = _f(32, min=1)
+    max_steps: int | None = _f(2000, min=1)
+    epochs: float | None = _f(None, above=0.0)  # used when max_steps is null
+    optimizer: str = _f("adagrad", choices=OPTIMIZERS)
+    lr: float = _f(0.05, above=0.0)
+    momentum: float = _f(0.9, min=0.0, below=1.0)  # sgd
+    beta1: float = _f(0.9, min=0.0, below=1.0)  # adam
+    beta2: float = _f(0.999, min=0.0, below=1.0)  # adam
+    eps: float = _f(1e-8, above=0.0)  # adagrad, adam
+    clip: str = _f("norm", choices=CLIP_MODES)
+    clip_value: float = _f(5.0, above=0.0)
+    seed: int = _f(1337, min=0)
+    dtype: str = _f("float32", choices=DTYPES)
+    eval_every: int = _f(200, min=1)
+    sample_every: int = _f(500, min=1)
+    checkpoint_every: int = _f(500, min=1)
+
+
+@dataclass
+class OutputConfig:
+    run: str = _f("lstm")
+    dir: str = _f("checkpoints")
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads 1e-3 as a float (PyYAML's YAML 1.1 rule wants a dot)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def to_dict(cfg):
+    return dataclasses.asdict(cfg)
+
+
+def load(path=None, overrides=()):
+    """The config in `path` (None: the defaults), with `section.key=value` overrides applied."""
+    raw, source, text = {}, "defaults", None
+    if path is not None:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CharlmError(f"{source}: config file not found; check the path") from None
+        except IsADirectoryError:
+            raise CharlmError(f"{source}: is a directory, not a config file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise CharlmError(f"{source}: cannot read the config ({e})") from None
+        try:
+            raw = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f", line {mark.line + 1}" if mark else ""
+            what = getattr(e, "problem", None) or "syntax error"
+            raise CharlmError(f"{source}{where}: not valid YAML ({what})") from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise CharlmError(
+                f"{source}: the config must be a mapping of sections "
+                f"({', '.join(SECTIONS)}), got {_kind(raw)}"
+            )
+    for item in overrides:
+        _apply_override(raw, item)
+    return _build(raw, source, text)
+
+
+def _apply_override(raw, item):
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise CharlmError(f"--set {item}: expected section.key=value, e.g. --set train.lr=0.05")
+    section, dot, name = key.strip().partition(".")
+    where = f"--set {item}"
+    if not dot or section not in SECTIONS:
+        key = key.strip()
+        raise CharlmError(f"{where}: unknown key '{key}'{_suggest(key, _all_keys())}")
+    _check_key(section, name, where)
+    parsed = value.strip()
+    if _base_type(_fields(section)[name].type)[0] is not str or parsed in ("null", "~"):
+        # "0.05" -> 0.05, "true" -> True; unparsable text stays text, and the check names it
+        with contextlib.suppress(yaml.YAMLError):
+            parsed = yaml.load(parsed, Loader=_Loader)
+    _check_value(section, name, parsed, where)
+    if not isinstance(raw.get(section), dict):
+        raw[section] = {}
+    raw[section][name] = parsed
+
+
+def _build(raw, source, text):
+    sections = {}
+    for section, values in raw.items():
+        if section not in SECTIONS:
+            where = _where(source, text, [section])
+            raise CharlmError(f"{where}: unknown section '{section}'{_suggest(section, SECTIONS)}")
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            where = _where(source, text, [section])
+            raise CharlmError(
+                f"{where}: section '{section}' must be a mapping of keys, got {_kind(values)}"
+            )
+        for name, value in values.items():
+            _check_key(section, name, _where(source, text, [section, name]))
+            _check_value(section, name, value, _where(source, text, [section, name]))
+        sections[section] = SECTIONS[section](**values)
+    return Config(**sections)
+
+
+def _fields(section):
+    return {f.name: f for f in dataclasses.fields(SECTIONS[section])}
+
+
+def _all_keys():
+    return [f"{s}.{k}" for s in SECTIONS for k in _fields(s)]
+
+
+def _check_key(section, name, where):
+    if name not in _fields(section):
+        raise CharlmError(
+            f"{where}: unknown key '{section}.{name}'"
+            f"{_suggest(str(name), _fields(section), section + '.')}"
+        )
+
+
+def _check_value(section, name, value, where):
+    f = _fields(section)[name]
+    key, rules = f"{section}.{name}", f.metadata
+    base, optional = _base_type(f.type)
+    if value is None and optional:
+        return
+    if not _is_type(value, base):
+        allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+        allowed = allowed[base] + (" or null" if optional else "")
+        raise CharlmError(f"{where}: {key} must be {allowed}, got {_kind(value)} {value!r}")
+    if base is float and not math.isfinite(value):
+        raise CharlmError(f"{where}: {key} must be a finite number, got {value!r}")
+    if "choices" in rules and value not in rules["choices"]:
+        raise CharlmError(
+            f"{where}: {key} must be one of {', '.join(rules['choices'])}, "
+            f"got {value!r}{_suggest(str(value), rules['choices'])}"
+        )
+    bounds = [
+        ("min", ">=", value < rules.get("min", value)),
+        ("above", ">", "above" in rules and value <= rules["above"]),
+        ("below", "<", "below" in rules and value >= rules["below"]),
+        ("max", "<=", value > rules.get("max", value)),
+    ]
+    if any(bad for _, _, bad in bounds):
+        limits = " and ".join(f"{op} {rules[rule]}" for rule, op, _ in bounds if rule in rules)
+        raise CharlmError(f"{where}: {key} must be {limits}, got {value!r}")
+
+
+def _base_type(tp):
+    """(int, False) for int; (int, True) for int | None."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], True
+    return tp, False
+
+
+def _is_type(value, base):
+    if base is bool:
+        return isinstance(value, bool)
+    if base is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if base is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, base)
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+    }.get(type(value), type(value).__name__)
+
+
+def _suggest(word, options, prefix=""):
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean '{prefix}{close[0]}'?" if close else ""
+
+
+def _where(source, text, path):
+    """'file, line N' for a key path in the YAML text, or just the source."""
+    line = _line_of(text, path) if text else None
+    return f"{source}, line {line}" if line else source
+
+
+def _line_of(text, path):
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        for k, v in node.value:
+            if k.value == str(key):
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            return line
+    return line

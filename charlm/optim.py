@@ -1,0 +1,98 @@
+"""Optimisers and gradient clipping over flat dicts of arrays (params and grads share keys).
+
+Adagrad (min-char-rnn's form, the default), per parameter p with gradient g:
+    mem += g * g
+    p   -= lr * g / sqrt(mem + eps)
+SGD with momentum (PyTorch's form: no dampening):
+    v  = momentum * v + g
+    p -= lr * v
+Adam (Kingma & Ba, PyTorch's form), at step t = 1, 2, ...:
+    m  = beta1 * m + (1 - beta1) * g
+    v  = beta2 * v + (1 - beta2) * g * g
+    p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+
+The state is one flat dict of arrays ("mem.weight_hh_l0", "m.head.bias", "step", ...), so a
+checkpoint stores it as it stores the parameters.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from charlm.config import OPTIMIZERS
+
+SLOTS = {"adagrad": ("mem",), "sgd": ("velocity",), "adam": ("m", "v")}
+
+
+@dataclass
+class Optimizer:
+    name: str  # "adagrad" | "sgd" | "adam"
+    lr: float
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    state: dict = field(default_factory=dict)
+
+    def init(self, params):
+        """Zero state for these params; returns self."""
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.name!r}")
+        self.state = {
+            f"{slot}.{k}": np.zeros_like(p) for slot in SLOTS[self.name] for k, p in params.items()
+        }
+        self.state["step"] = np.zeros((), dtype=np.int64)
+        return self
+
+    def step(self, params, grads):
+        """Update params in place from grads."""
+        s = self.state
+        s["step"] += 1
+        t = int(s["step"])
+        for k, p in params.items():
+            g = grads[k]
+            if self.name == "adagrad":
+                mem = s[f"mem.{k}"]
+                mem += g * g
+                p -= self.lr * g / np.sqrt(mem + self.eps)
+            elif self.name == "sgd":
+                v = s[f"velocity.{k}"]
+                v *= self.momentum
+                v += g
+                p -= self.lr * v
+            else:
+                m, v = s[f"m.{k}"], s[f"v.{k}"]
+                m *= self.beta1
+                m += (1 - self.beta1) * g
+                v *= self.beta2
+                v += (1 - self.beta2) * g * g
+                m_hat = m / (1 - self.beta1**t)
+                v_hat = v / (1 - self.beta2**t)
+                p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def global_norm(grads):
+    """sqrt(sum of every gradient entry squared), over all tensors."""
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+
+
+def clip_gradients(grads, mode, value):
+    """Clip grads in place; returns the global L2 norm before clipping.
+
+    "elementwise": g = clip(g, -value, value) entry by entry (min-char-rnn, value 5).
+    "norm":        g *= value / (norm + 1e-6) when that is < 1 (Pascanu et al. 2013; the
+                   same rule as torch.nn.utils.clip_grad_norm_).
+    "none":        only measure.
+    """
+    norm = global_norm(grads)
+    if mode == "elementwise":
+        for g in grads.values():
+            np.clip(g, -value, value, out=g)
+    elif mode == "norm":
+        scale = value / (norm + 1e-6)
+        if scale < 1.0:
+            for g in grads.values():
+                g *= g.dtype.type(scale)
+    elif mode != "none":
+        raise ValueError(f"unknown clip mode {mode!r}")
+    return norm
