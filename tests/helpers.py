@@ -1,0 +1,46 @@
+"""Shared test helpers: finite differences and independent reference cells."""
+
+import numpy as np
+
+from charlm import gradcheck as gc
+
+
+def numerical_grad(loss, arr, entries=None):
+    """Fourth-order central differences of loss() in every (or the given) entry of arr."""
+    flat = arr.reshape(-1)
+    out = np.zeros(flat.size)
+    for i in range(flat.size) if entries is None else entries:
+        old, total = flat[i], 0.0
+        for offset, weight in gc.STENCIL:
+            flat[i] = old + offset * gc.EPS
+            total += weight * loss()
+        flat[i] = old
+        out[i] = total / (12 * gc.EPS)
+    return out.reshape(arr.shape)
+
+
+def assert_grad_close(analytic, numerical, what=""):
+    err = gc.relative_error(np.asarray(analytic, dtype=np.float64), numerical)
+    assert err.max() < gc.TOLERANCE, f"{what}: max relative error {err.max():.2e}"
+
+
+def _sig(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def reference_step(cell, p, x, state):
+    """One step written straight from PyTorch's documented equations, nothing shared with
+    charlm's cells. x (B, D), state (h,) or (h, c)."""
+    gi = x @ p["weight_ih"].T + p["bias_ih"]
+    gh = state[0] @ p["weight_hh"].T + p["bias_hh"]
+    if cell == "rnn":
+        return (np.tanh(gi + gh),)
+    if cell == "lstm":
+        i, f, g, o = np.split(gi + gh, 4, axis=-1)
+        c = _sig(f) * state[1] + _sig(i) * np.tanh(g)
+        return (_sig(o) * np.tanh(c), c)
+    i_r, i_z, i_n = np.split(gi, 3, axis=-1)
+    h_r, h_z, h_n = np.split(gh, 3, axis=-1)
+    r, z = _sig(i_r + h_r), _sig(i_z + h_z)
+    n = np.tanh(i_n + r * h_n)
+    return ((1 - z) * n + z * state[0],)

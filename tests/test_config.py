@@ -1,0 +1,82 @@
+"""Config loading: defaults, one-line errors that name file, line and key, --set overrides."""
+
+import pytest
+
+from charlm import config
+from charlm.errors import CharlmError
+
+
+def load_text(tmp_path, text, overrides=()):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return config.load(path, overrides)
+
+
+def error_of(tmp_path, text, overrides=()):
+    with pytest.raises(CharlmError) as e:
+        load_text(tmp_path, text, overrides)
+    return str(e.value).replace(str(tmp_path / "c.yaml"), "c.yaml")
+
+
+def test_defaults_and_partial_files(tmp_path):
+    cfg = load_text(tmp_path, "model:\n  type: gru\n  hidden_size: 64\ntrain:\n  lr: 1e-3\n")
+    assert cfg.model.type == "gru" and cfg.model.hidden_size == 64
+    assert cfg.model.num_layers == config.ModelConfig().num_layers
+    assert cfg.train.lr == 0.001  # 1e-3 is a float, though YAML 1.1 says string
+    assert config.load() == config.Config()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model:\n  hidden_size: 0\n", "c.yaml, line 2: model.hidden_size must be >= 1, got 0"),
+        ("model:\n  hiden_size: 8\n",
+         "c.yaml, line 2: unknown key 'model.hiden_size'; did you mean 'model.hidden_size'?"),
+        ("modle:\n  type: rnn\n", "c.yaml, line 1: unknown section 'modle'; did you mean 'model'?"),
+        ("train:\n  seq_len: 10\n  lr: fast\n",
+         "c.yaml, line 3: train.lr must be a number, got a string 'fast'"),
+        ("model:\n  dropout: 1\n", "c.yaml, line 2: model.dropout must be >= 0.0 and < 1.0, got 1"),
+        ("model:\n  type: transformer\n",
+         "c.yaml, line 2: model.type must be one of rnn, lstm, gru, got 'transformer'"),
+        ("model:\n  bidirectional: 1\n",
+         "c.yaml, line 2: model.bidirectional must be true or false, got an integer 1"),
+        ("train:\n  lr: .nan\n", "c.yaml, line 2: train.lr must be a finite number, got nan"),
+        ("- 1\n- 2\n", "c.yaml: the config must be a mapping of sections "
+         "(model, data, train, output), got a list"),
+        ("model: [1]\n", "c.yaml, line 1: section 'model' must be a mapping of keys, got a list"),
+        ("model:\n  type: lstm\n   x: 1\n", "c.yaml, line 3: not valid YAML"),
+    ],
+)  # fmt: skip
+def test_refusals_name_the_file_line_and_key(tmp_path, text, message):
+    assert error_of(tmp_path, text).startswith(message)
+
+
+def test_set_overrides_parse_values_and_refuse_unknown_keys(tmp_path):
+    cfg = load_text(
+        tmp_path,
+        "train:\n  lr: 0.1\n",
+        ["train.lr=0.05", "model.embedding_size=16", "output.run=2024"],
+    )
+    assert cfg.train.lr == 0.05 and cfg.model.embedding_size == 16 and cfg.output.run == "2024"
+    assert error_of(tmp_path, "", ["train.lrr=1"]) == (
+        "--set train.lrr=1: unknown key 'train.lrr'; did you mean 'train.lr'?"
+    )
+    assert error_of(tmp_path, "", ["train.lr"]).startswith(
+        "--set train.lr: expected section.key=value"
+    )
+    assert error_of(tmp_path, "", ["model.num_layers=0"]) == (
+        "--set model.num_layers=0: model.num_layers must be >= 1, got 0"
+    )
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(CharlmError, match="config file not found"):
+        config.load(tmp_path / "nope.yaml")
+    with pytest.raises(CharlmError, match="is a directory"):
+        config.load(tmp_path)
+
+
+def test_shipped_lstm_config_is_the_builtin_default():
+    from pathlib import Path
+
+    assert config.load(Path(__file__).parent.parent / "configs" / "lstm.yaml") == config.Config()
