@@ -67,19 +67,22 @@ def gradcheck(
         Path | None,
         typer.Option(help="Check this config's architecture at its sizes (16-char vocabulary)."),
     ] = None,
-    type: Annotated[
+    cell_types: Annotated[
         str | None, typer.Option("--type", help="Cells to check, e.g. 'lstm' or 'rnn,gru'.")
     ] = None,
     layers: Annotated[str | None, typer.Option(help="Layer counts, e.g. '1' or '1,2'.")] = None,
     bidirectional: Annotated[
         bool | None,
-        typer.Option("--bidirectional/--unidirectional", help="Only one direction kind."),
+        typer.Option(
+            "--bidirectional/--unidirectional",
+            help="Only bidirectional (or only unidirectional) models.",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, window and sampled entries.")] = 0,
 ):
     """Prove every analytic gradient against finite differences (float64)."""
     with user_errors():
-        types = _split("--type", type, config_mod.CELL_TYPES) if type else None
+        types = _split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else None
         depths = _split("--layers", layers, range(1, 9), int) if layers else None
         if config is not None:
             base = gc.config_spec(config_mod.load(config).model)

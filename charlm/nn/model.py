@@ -87,15 +87,14 @@ def init_params(spec, rng, dtype=np.float32):
     LSTM: bias_ih's forget slice is set to forget_bias and bias_hh's to 0, so b_f = forget_bias.
     """
     H = spec.hidden_size
+    head_fan_in = H * len(spec.directions)
     params = {}
     for name, shape in param_shapes(spec).items():
         if name == "embedding.weight":
             w = rng.standard_normal(shape)
         else:
-            bound = 1.0 / np.sqrt(shape[-1] if name == "head.weight" else H)
-            if name == "head.bias":
-                bound = 1.0 / np.sqrt(H * len(spec.directions))
-            w = rng.uniform(-bound, bound, size=shape)
+            fan_in = head_fan_in if name.startswith("head.") else H
+            w = rng.uniform(-1.0 / np.sqrt(fan_in), 1.0 / np.sqrt(fan_in), size=shape)
         params[name] = w.astype(dtype)
     if spec.cell == "lstm" and spec.forget_bias is not None:
         for name in params:
@@ -161,7 +160,7 @@ def forward(params, spec, x, state0=None, rng=None):
     T, B = x.shape
     dtype = params["head.weight"].dtype
     inp = params["embedding.weight"][x] if spec.embedding_size else x
-    zeros = init_state(spec, B, dtype)
+    zeros = init_state(spec, B, dtype) if spec.bidirectional or state0 is None else None
     if not spec.bidirectional:
         feat, stateT, caches = _stack_forward(params, spec, "", inp, state0 or zeros, rng)
         stacks = [caches]
