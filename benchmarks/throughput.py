@@ -53,8 +53,9 @@ def charlm_stepper(cell, hidden, layers, batch, seq_len, bi):
     data = rng.integers(0, V, (seq_len + 1, batch))
     state = [None if bi else model.init_state(spec, batch)]
 
+    x, y = (data[1:], data[1:]) if bi else (data[:-1], data[1:])  # cloze: y = x
+
     def step():
-        x, y = (data[1:], data[1:]) if bi else (data[:-1], data[1:])
         _, grads, state[0] = model.loss_and_grads(params, spec, x, y, state[0])
         clip_gradients(grads, "norm", 5.0)
         opt.step(params, grads)
@@ -81,11 +82,10 @@ def torch_stepper(cell, hidden, layers, batch, seq_len, bi):
             hb = stacks[1](x.flip(0))[0].flip(0)
             zero = torch.zeros(1, batch, hidden)
             feat = torch.cat([torch.cat([zero, hf[:-1]]), torch.cat([hb[1:], zero])], -1)
-            y = data[1:]
         else:
             feat, s = stacks[0](x, state[0])
             state[0] = tuple(t.detach() for t in s) if cell == "lstm" else s.detach()
-            y = data[1:]
+        y = data[1:]
         loss = torch.nn.functional.cross_entropy(head(feat).reshape(-1, V), y.reshape(-1))
         opt.zero_grad()
         loss.backward()

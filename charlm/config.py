@@ -98,10 +98,6 @@ _Loader.add_implicit_resolver(
 )
 
 
-def to_dict(cfg):
-    return dataclasses.asdict(cfg)
-
-
 def load(path=None, overrides=()):
     """The config in `path` (None: the defaults), with `section.key=value` overrides applied."""
     raw, source, text = {}, "defaults", None

@@ -1,22 +1,8 @@
-"""Shared test helpers: finite differences and independent reference cells."""
+"""Shared test helpers: the gradient comparison and independent reference cells."""
 
 import numpy as np
 
 from charlm import gradcheck as gc
-
-
-def numerical_grad(loss, arr, entries=None):
-    """Fourth-order central differences of loss() in every (or the given) entry of arr."""
-    flat = arr.reshape(-1)
-    out = np.zeros(flat.size)
-    for i in range(flat.size) if entries is None else entries:
-        old, total = flat[i], 0.0
-        for offset, weight in gc.STENCIL:
-            flat[i] = old + offset * gc.EPS
-            total += weight * loss()
-        flat[i] = old
-        out[i] = total / (12 * gc.EPS)
-    return out.reshape(arr.shape)
 
 
 def assert_grad_close(analytic, numerical, what=""):

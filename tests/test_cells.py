@@ -4,8 +4,9 @@ differences for every input it takes: x, the initial state, the four parameter t
 import numpy as np
 import pytest
 
+from charlm.gradcheck import numerical_grad
 from charlm.nn import gru, lstm, model, rnn
-from tests.helpers import assert_grad_close, numerical_grad, reference_step
+from tests.helpers import assert_grad_close, reference_step
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
 T, B, D, H = 5, 3, 4, 3

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from charlm import gradcheck as gc
+from charlm.gradcheck import numerical_grad
 from charlm.nn import head, lstm, model
-from tests.helpers import assert_grad_close, numerical_grad
+from tests.helpers import assert_grad_close
 
 V = 6
 SPECS = gc.default_specs()  # rnn, lstm, gru x uni, bi x 1 layer (one-hot), 2 layers (embedding)

@@ -160,11 +160,13 @@ def forward(params, spec, x, state0=None, rng=None):
     T, B = x.shape
     dtype = params["head.weight"].dtype
     inp = params["embedding.weight"][x] if spec.embedding_size else x
-    zeros = init_state(spec, B, dtype) if spec.bidirectional or state0 is None else None
     if not spec.bidirectional:
-        feat, stateT, caches = _stack_forward(params, spec, "", inp, state0 or zeros, rng)
+        if state0 is None:
+            state0 = init_state(spec, B, dtype)
+        feat, stateT, caches = _stack_forward(params, spec, "", inp, state0, rng)
         stacks = [caches]
     else:
+        zeros = init_state(spec, B, dtype)
         top_f, _, caches_f = _stack_forward(params, spec, "", inp, zeros, rng)
         top_b, _, caches_b = _stack_forward(params, spec, "_reverse", inp[::-1], zeros, rng)
         top_b = top_b[::-1]  # top_b[t] has read x_T .. x_t
@@ -188,11 +190,13 @@ def backward(params, spec, cache, dlogits, dstateT=None):
     T, B = x.shape
     dfeat, dW, db = head.linear_backward(feat, params["head.weight"], dlogits)
     grads = {"head.weight": dW, "head.bias": db}
-    zeros = init_state(spec, B, dlogits.dtype)
     if not spec.bidirectional:
-        dinp, g, dstate0 = _stack_backward(params, spec, "", stacks[0], dfeat, dstateT or zeros)
+        if dstateT is None:
+            dstateT = init_state(spec, B, dlogits.dtype)
+        dinp, g, dstate0 = _stack_backward(params, spec, "", stacks[0], dfeat, dstateT)
         grads.update(g)
     else:
+        zeros = init_state(spec, B, dlogits.dtype)
         H = spec.hidden_size
         dtop_f = np.zeros((T, B, H), dtype=dlogits.dtype)
         dtop_f[:-1] = dfeat[1:, :, :H]
