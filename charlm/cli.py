@@ -1,18 +1,27 @@
 """The command line: parse, call, print. Errors are one line on stderr and exit status 2."""
 
+import json
+import signal
+import sys
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
+from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from charlm import __version__
+from charlm import __version__, checkpoint, data
 from charlm import config as config_mod
 from charlm import gradcheck as gc
+from charlm import sample as sampling
+from charlm import train as training
+from charlm.display import TrainDisplay
 from charlm.errors import CharlmError
+from charlm.nn import head
 
 app = typer.Typer(
     add_completion=False,
@@ -141,6 +150,251 @@ def gradcheck(
             console.print(f"  {r.arch} {r.param}: max relative error {r.max_error:.2e}")
         raise typer.Exit(1)
     console.print(f"[green]all pass[/]: {summary}")
+
+
+def _download_progress():
+    """A progress(done, total) callback that shows a download bar once a download starts."""
+    bar = {}
+
+    def progress(done, total):
+        if not bar:
+            bar["p"] = Progress(
+                *Progress.get_default_columns(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=console,
+                transient=True,
+            )
+            bar["p"].start()
+            bar["task"] = bar["p"].add_task("downloading corpus", total=total)
+        bar["p"].update(bar["task"], completed=done)
+        if done >= total:
+            bar["p"].stop()
+
+    return progress
+
+
+@contextmanager
+def _stop_on_signals():
+    """SIGINT (Ctrl-C) and SIGTERM ask the loop to stop after the current step and save;
+    a second Ctrl-C quits at once (the last checkpoint on disk stays whole)."""
+    asked = []
+
+    def handler(signum, frame):
+        if asked and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        asked.append(signum)
+        console.print(
+            "[yellow]stopping after this step to save a checkpoint "
+            "(Ctrl-C again to quit without saving)[/]"
+        )
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(asked)
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+@app.command()
+def train(
+    run_folder: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[RUN]",
+            show_default=False,
+            help="With --resume: the run folder (or checkpoint) to continue. "
+            "Default: the config's output.dir/output.run.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML config (default: the built-in defaults).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Override a key, e.g. train.lr=0.01 (repeatable)."
+        ),
+    ] = None,
+    corpus: Annotated[
+        str | None, typer.Option(help="A text file, or a catalog name (tinyshakespeare).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Train to this step (train.max_steps).")] = None,
+    run: Annotated[
+        str | None, typer.Option(help="Run name: checkpoints go to output.dir/RUN.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue RUN (or the config's run) exactly where it stopped.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Start afresh even if the run folder holds a run (replacing it).")
+    ] = False,
+):
+    """Train a model, showing progress and saving checkpoints to output.dir/output.run."""
+    with user_errors():
+        sets = list(overrides or [])
+        sets += [f"data.corpus={corpus}"] if corpus is not None else []
+        sets += [f"train.max_steps={steps}"] if steps is not None else []
+        sets += [f"output.run={run}"] if run is not None else []
+        if resume:
+            ck, cfg, run_dir = _resumed(run_folder, config, sets)
+            corpus_data = training.load_corpus(cfg, ck.vocab, _download_progress())
+            total = training.total_steps(cfg, corpus_data.batches.windows)
+            if ck.step >= total:
+                raise CharlmError(
+                    f"{run_dir} is already at step {ck.step:,} of {total:,}; "
+                    f"train further with --steps N (N > {ck.step:,})"
+                )
+        else:
+            if run_folder is not None:
+                raise CharlmError(
+                    f"unexpected argument '{run_folder}'; to continue a run use "
+                    f"charlm train --resume {run_folder}"
+                )
+            cfg = config_mod.load(config, sets)
+            run_dir = Path(cfg.output.dir) / cfg.output.run
+            if (run_dir / checkpoint.LATEST).exists() and not force:
+                raise CharlmError(
+                    f"{run_dir} already holds a run; continue it with "
+                    f"`charlm train --resume {run_dir}`, start another with --run NAME, "
+                    f"or replace it with --force"
+                )
+            corpus_data = training.load_corpus(cfg, progress=_download_progress())
+            ck = training.new_run(cfg, corpus_data.vocab)
+            training.prepare_run_dir(run_dir, fresh=True)
+        total = training.total_steps(cfg, corpus_data.batches.windows)
+        with _stop_on_signals() as should_stop, TrainDisplay(console, run_dir) as display:
+            outcome = training.run(ck, corpus_data, run_dir, display, should_stop)
+        display.summary(ck, "stopped" if outcome == "stopped" else "done", total)
+        if outcome == "stopped":
+            console.print(f"stopped at step {ck.step:,}; resume: charlm train --resume {run_dir}")
+        else:
+            console.print(f'sample from it: charlm sample --checkpoint {run_dir} --prime "..."')
+
+
+def _resumed(run_folder, config, sets):
+    """(checkpoint, config, run folder) of a --resume."""
+    base = config_mod.load(config, [s for s in sets if s.startswith("output.")])
+    source = run_folder or Path(base.output.dir) / base.output.run
+    path = checkpoint.find(source)
+    ck = checkpoint.load(path)
+    run_dir = path.parent
+    if any(s.startswith("output.") for s in sets):  # --run NAME: continue into a new folder
+        run_dir = Path(base.output.dir) / base.output.run
+    where = str(path)
+    if config is not None:
+        training.check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
+    cfg = config_mod.apply(ck.config, sets, f"--resume {path}")
+    cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
+    training.check_resume(ck, cfg, where)
+    ck.config = cfg
+    training.prepare_run_dir(run_dir, fresh=False)
+    return ck, cfg, run_dir
+
+
+def _load_checkpoint(path):
+    if path is None:
+        path = checkpoint.newest(config_mod.OutputConfig().dir)
+    return checkpoint.load(path)
+
+
+@app.command()
+def sample(
+    checkpoint_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A .npz file or a run folder (its latest.npz). "
+            "Default: the newest checkpoint under checkpoints/.",
+        ),
+    ] = None,
+    prime: Annotated[
+        str, typer.Option(help="Text to start from; with blanks for a bidirectional model.")
+    ] = "",
+    length: Annotated[int, typer.Option(help="Characters to generate.")] = 500,
+    temperature: Annotated[float, typer.Option(help="Below 1: safer; above 1: wilder.")] = 1.0,
+    top_k: Annotated[int | None, typer.Option(help="Sample only from the k likeliest.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for a repeatable sample.")] = None,
+    greedy: Annotated[bool, typer.Option(help="Always take the likeliest character.")] = False,
+    blank: Annotated[str, typer.Option(help="The blank character (bidirectional).")] = "_",
+    sweeps: Annotated[int, typer.Option(help="Gibbs sweeps over the blanks.")] = 4,
+    skip_unknown: Annotated[
+        bool, typer.Option(help="Drop prime characters the model does not know.")
+    ] = False,
+):
+    """Generate text from a checkpoint (a bidirectional one fills the blanks in --prime)."""
+    with user_errors():
+        if length < 0:
+            raise CharlmError(f"--length {length}: must be 0 or more")
+        if not greedy and temperature <= 0:
+            raise CharlmError(f"--temperature {temperature:g}: must be > 0 (or use --greedy)")
+        if top_k is not None and top_k < 1:
+            raise CharlmError(f"--top-k {top_k}: must be 1 or more")
+        if len(blank) != 1:
+            raise CharlmError(f"--blank {blank!r}: must be a single character")
+        if sweeps < 1:
+            raise CharlmError(f"--sweeps {sweeps}: must be 1 or more")
+        ck = _load_checkpoint(checkpoint_path)
+        spec, vocab = ck.spec, ck.vocab
+        rng = np.random.default_rng(seed)
+        options = dict(temperature=temperature, top_k=top_k, greedy=greedy)
+        if spec.bidirectional:
+            if blank not in prime:
+                raise CharlmError(
+                    f"this is a bidirectional (fill-in-the-blank) model and --prime has no "
+                    f"blank '{blank}'; e.g. --prime \"I am _____ hungry\""
+                )
+            ids, blanks = sampling.parse_blanks(vocab, prime, blank, skip_unknown)
+            out = sampling.fill(ck.params, spec, ids, blanks, rng, sweeps=sweeps, **options)
+            typer.echo(vocab.decode(out))
+            return
+        ids = sampling.encode_prime(vocab, prime, skip_unknown)
+        decode = vocab.decoder()
+        typer.echo(decode(ids), nl=False)
+        if len(ids) == 0:
+            ids = sampling.start_ids(vocab)
+        for i in sampling.generate(ck.params, spec, ids, length, rng, **options):
+            typer.echo(decode([i]), nl=False)
+            sys.stdout.flush()
+        typer.echo()
+
+
+@app.command("eval")
+def eval_(
+    checkpoint_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A .npz file or a run folder. Default: the newest checkpoint under checkpoints/.",
+        ),
+    ] = None,
+    text: Annotated[
+        Path | None, typer.Option(help="Evaluate on this file (default: the validation split).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: loss, bpc, chars.")] = False,
+):
+    """Loss in nats and bits per character on the validation split or a file."""
+    with user_errors():
+        ck = _load_checkpoint(checkpoint_path)
+        cfg = ck.config
+        if text is None:
+            ids = training.load_corpus(cfg, ck.vocab, _download_progress()).val
+            where = f"the validation split of {cfg.data.corpus}"
+        else:
+            ids, _ = data.read(text, cfg.data.encoding, ck.vocab)
+            where = str(text)
+        if len(ids) < 2:
+            raise CharlmError(f"{where}: too short to evaluate (at least 2 characters)")
+        t = cfg.train
+        loss, n = training.evaluate(ck.params, ck.spec, ids, t.batch_size, t.seq_len)
+    if as_json:
+        typer.echo(json.dumps({"loss": loss, "bpc": loss / head.LN2, "chars": n}))
+    else:
+        console.print(
+            f"loss {loss:.4f} nats/char, {loss / head.LN2:.4f} bits/char, "
+            f"over {n:,} characters of {where}"
+        )
 
 
 def main():

@@ -65,6 +65,7 @@ class TrainConfig:
     clip_value: float = _f(5.0, above=0.0)
     seed: int = _f(1337, min=0)
     dtype: str = _f("float32", choices=DTYPES)
+    log_every: int = _f(10, min=1)  # steps between training figures in metrics.jsonl
     eval_every: int = _f(200, min=1)
     sample_every: int = _f(500, min=1)
     checkpoint_every: int = _f(500, min=1)
@@ -128,6 +129,26 @@ def load(path=None, overrides=()):
     for item in overrides:
         _apply_override(raw, item)
     return _build(raw, source, text)
+
+
+def apply(cfg, overrides, source):
+    """cfg with `section.key=value` overrides applied (e.g. a checkpoint's config)."""
+    raw = to_dict(cfg)
+    for item in overrides:
+        _apply_override(raw, item)
+    return _build(raw, source, None)
+
+
+def to_dict(cfg):
+    """The resolved config as plain data (what a checkpoint stores, as JSON)."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(raw, source):
+    """A Config from plain data, with the same checks as a file; source names it in errors."""
+    if not isinstance(raw, dict):
+        raise CharlmError(f"{source}: the config must be a mapping, got {_kind(raw)}")
+    return _build(raw, source, None)
 
 
 def _apply_override(raw, item):

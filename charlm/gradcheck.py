@@ -66,16 +66,7 @@ def default_specs(types=("rnn", "lstm", "gru"), layers=(1, 2), bidirectional=(Fa
 
 def config_spec(model_cfg, vocab_size=16):
     """The architecture of a config's model section at its real sizes, on a small vocabulary."""
-    return model.ModelSpec(
-        model_cfg.type,
-        vocab_size,
-        model_cfg.hidden_size,
-        model_cfg.num_layers,
-        model_cfg.bidirectional,
-        0.0,
-        model_cfg.embedding_size,
-        model_cfg.forget_bias,
-    )
+    return replace(model.ModelSpec.from_config(model_cfg, vocab_size), dropout=0.0)
 
 
 def check(spec, seed=0, max_entries=None, steps=5, batch=2):

@@ -30,3 +30,40 @@ def reference_step(cell, p, x, state):
     r, z = _sig(i_r + h_r), _sig(i_z + h_z)
     n = np.tanh(i_n + r * h_n)
     return ((1 - z) * n + z * state[0],)
+
+
+WORDS = ["the", "cat", "sat", "on", "a", "mat", "and", "then", "dog", "ran", "to", "it", ","]
+
+
+def write_corpus(path, n_chars=2000, seed=0):
+    """A small text with some structure to learn: random words from a short list, in lines."""
+    rng = np.random.default_rng(seed)
+    out, size = [], 0
+    while size < n_chars:
+        line = " ".join(rng.choice(WORDS, size=rng.integers(3, 9))) + "\n"
+        out.append(line)
+        size += len(line)
+    path.write_text("".join(out)[:n_chars], encoding="utf-8")
+    return path
+
+
+def small_config(tmp_path, *overrides, corpus=None):
+    """A config small enough to train in well under a second, writing under tmp_path."""
+    from charlm import config
+
+    corpus = corpus or write_corpus(tmp_path / "corpus.txt")
+    base = [
+        f"data.corpus={corpus}",
+        "model.hidden_size=8",
+        "model.num_layers=1",
+        "train.batch_size=3",
+        "train.seq_len=7",
+        "train.max_steps=20",
+        "train.eval_every=5",
+        "train.sample_every=10",
+        "train.checkpoint_every=4",
+        "train.log_every=2",
+        f"output.dir={tmp_path / 'checkpoints'}",
+        "output.run=test",
+    ]
+    return config.load(None, base + list(overrides))

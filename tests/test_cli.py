@@ -16,7 +16,7 @@ def test_gradcheck_passes_and_prints_every_tensor():
     for name in ("weight_ih_l0", "weight_hh_l1", "embedding.weight", "head.bias", "h0"):
         assert name in result.output
     assert "FAIL" not in result.output
-    assert "all pass: 19 tensors, 2 architectures"  # 7 + 12 in result.output
+    assert "all pass: 19 tensors, 2 architectures" in result.output  # 7 + 12
 
 
 def test_gradcheck_fails_with_the_failing_rows_named(monkeypatch):

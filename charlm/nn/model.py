@@ -46,6 +46,21 @@ class ModelSpec:
     embedding_size: int | None = None  # None: one-hot input
     forget_bias: float | None = 1.0  # LSTM only; None keeps PyTorch's uniform init
 
+    @classmethod
+    def from_config(cls, model_cfg, vocab_size):
+        """The spec of a config's `model` section (charlm.config.ModelConfig)."""
+        m = model_cfg
+        return cls(
+            m.type,
+            vocab_size,
+            m.hidden_size,
+            m.num_layers,
+            m.bidirectional,
+            m.dropout,
+            m.embedding_size,
+            m.forget_bias,
+        )
+
     @property
     def directions(self):
         return ("", "_reverse") if self.bidirectional else ("",)

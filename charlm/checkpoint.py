@@ -1,0 +1,200 @@
+"""Checkpoints: one `.npz` file (a zip of `.npy` arrays, no pickle) holding a whole run.
+
+    <name>              every parameter under its PyTorch name (weight_ih_l0, head.weight, ...)
+    optim/<key>         the optimiser state (mem.weight_ih_l0, ..., step)
+    state/<i>           the hidden state carried into the next window, (L, B, H) each
+    meta/format         format version (int)
+    meta/config         the resolved config, JSON text
+    meta/vocab          (V,) uint32 code points (byte values for a byte-level model)
+    meta/step, meta/epoch, meta/window     steps done, epochs done (float), next window
+    meta/rng            the dropout generator's state, JSON text
+    meta/best_val, meta/smooth_loss, meta/elapsed     best validation loss (inf: none yet),
+                        the smoothed training loss, seconds of training so far
+
+Writes go to a temporary file in the same folder, flushed to disk, then renamed over the old
+file: at any moment the checkpoint on disk is the old one or the new one, whole.
+Reads use np.load(allow_pickle=False): an array that would need pickle is refused, never run.
+"""
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from charlm import config as config_mod
+from charlm.data import Vocab
+from charlm.errors import CharlmError
+from charlm.nn.model import ModelSpec, param_shapes
+
+FORMAT = 1
+LATEST, BEST = "latest.npz", "best.npz"
+
+
+@dataclass
+class Checkpoint:
+    config: config_mod.Config
+    vocab: Vocab
+    params: dict
+    optim: dict = field(default_factory=dict)
+    state: tuple | None = None
+    step: int = 0
+    epoch: float = 0.0
+    window: int = 0
+    rng: dict | None = None  # numpy bit generator state
+    best_val: float = float("inf")
+    smooth_loss: float = float("nan")
+    elapsed: float = 0.0
+
+    @property
+    def spec(self):
+        return ModelSpec.from_config(self.config.model, len(self.vocab))
+
+
+def save(path, ck):
+    """Write ck to path atomically (temporary file, fsync, rename)."""
+    path = Path(path)
+    arrays = dict(ck.params)
+    arrays.update({f"optim/{k}": v for k, v in ck.optim.items()})
+    arrays.update({f"state/{i}": s for i, s in enumerate(ck.state or ())})
+    meta = {
+        "format": np.int64(FORMAT),
+        "config": np.str_(json.dumps(config_mod.to_dict(ck.config))),
+        "vocab": ck.vocab.codes.astype(np.uint32),
+        "byte_level": np.bool_(ck.vocab.byte_level),
+        "step": np.int64(ck.step),
+        "epoch": np.float64(ck.epoch),
+        "window": np.int64(ck.window),
+        "rng": np.str_(json.dumps(ck.rng)),
+        "best_val": np.float64(ck.best_val),
+        "smooth_loss": np.float64(ck.smooth_loss),
+        "elapsed": np.float64(ck.elapsed),
+    }
+    arrays.update({f"meta/{k}": np.asarray(v) for k, v in meta.items()})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CharlmError(
+            f"cannot write checkpoint {path} ({e.strerror or e}); "
+            f"the previous checkpoint there, if any, is unchanged"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder):
+    """Make the rename itself durable (POSIX); harmless where unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def find(path):
+    """The checkpoint file that `path` means: the file itself, or a run folder's latest.npz."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / LATEST).exists():
+            return path / LATEST
+        raise CharlmError(f"{path}: no {LATEST} in this folder; is it a run folder?")
+    if not path.exists():
+        raise CharlmError(f"{path}: checkpoint not found; pass a .npz file or a run folder")
+    return path
+
+
+def newest(folder):
+    """The most recently written checkpoint under folder (for `charlm sample` with no path)."""
+    found = [p for p in Path(folder).glob("*/*.npz") if not p.name.startswith(".")]
+    if not found:
+        raise CharlmError(
+            f"no checkpoint under {folder}/; train one with `charlm train`, "
+            f"or pass --checkpoint FILE"
+        )
+    return max(found, key=lambda p: p.stat().st_mtime_ns)
+
+
+def load(path):
+    """Read and check a checkpoint; returns a Checkpoint."""
+    path = find(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        # ValueError is also what np.load raises for a pickled array with allow_pickle=False
+        raise CharlmError(
+            f"{path}: not a readable charlm checkpoint ({_reason(e)}); "
+            f"it may be truncated or not an .npz file"
+        ) from None
+    return _unpack(path, arrays)
+
+
+def _reason(e):
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return text[:120]
+
+
+def _unpack(path, arrays):
+    def meta(key, kind):
+        name = f"meta/{key}"
+        if name not in arrays:
+            raise CharlmError(f"{path}: missing array '{name}'; not a complete charlm checkpoint")
+        a = arrays[name]
+        if a.dtype.kind not in kind:
+            raise CharlmError(f"{path}: array '{name}' has the wrong type ({a.dtype})")
+        return a[()] if a.ndim == 0 else a
+
+    fmt = int(meta("format", "iu"))
+    if fmt != FORMAT:
+        raise CharlmError(
+            f"{path}: checkpoint format {fmt}, this charlm reads format {FORMAT}; "
+            f"use the charlm version that wrote it"
+        )
+    try:
+        raw = json.loads(str(meta("config", "U")))
+        rng = json.loads(str(meta("rng", "U")))
+    except json.JSONDecodeError as e:
+        raise CharlmError(f"{path}: corrupted metadata ({e.msg})") from None
+    cfg = config_mod.from_dict(raw, f"{path} (its config)")
+    vocab = Vocab(meta("vocab", "u").astype(np.uint32), bool(meta("byte_level", "b")))
+    spec = ModelSpec.from_config(cfg.model, len(vocab))
+    params = {}
+    for name, shape in param_shapes(spec).items():
+        if name not in arrays:
+            raise CharlmError(f"{path}: missing parameter '{name}' for a {spec.describe()}")
+        a = arrays[name]
+        if a.shape != shape or a.dtype.kind != "f":
+            raise CharlmError(
+                f"{path}: parameter '{name}' is {a.dtype} {a.shape}, "
+                f"its config needs a float array {shape}"
+            )
+        params[name] = a
+    optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
+    states = sorted((k for k in arrays if k.startswith("state/")), key=lambda k: int(k[6:]))
+    return Checkpoint(
+        config=cfg,
+        vocab=vocab,
+        params=params,
+        optim=optim,
+        state=tuple(arrays[k] for k in states) or None,
+        step=int(meta("step", "iu")),
+        epoch=float(meta("epoch", "f")),
+        window=int(meta("window", "iu")),
+        rng=rng,
+        best_val=float(meta("best_val", "f")),
+        smooth_loss=float(meta("smooth_loss", "f")),
+        elapsed=float(meta("elapsed", "f")),
+    )

@@ -1,0 +1,204 @@
+"""Text to character ids, the vocabulary, the train/validation split and the batch stream.
+
+A corpus is read in blocks and held only as its ids: one byte per character when the
+vocabulary has at most 256 symbols, two up to 65,536 (a 100 MB corpus costs about 100 MB).
+
+Batches, as char-rnn's loader: the training ids (N of them) are cut into B contiguous
+streams of L = (N - 1) // B characters, and window w of T steps is
+    x[t, b] = ids[b*L + w*T + t]        y[t, b] = ids[b*L + w*T + t + 1]
+for w = 0 .. L // T - 1, one epoch. Stream b of window w+1 continues where stream b of window w
+stopped, so the hidden state carries from one window to the next.
+"""
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from charlm.errors import CharlmError
+
+BLOCK = 1 << 22  # bytes read at a time
+UNICODE = 0x110000  # code points
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The sorted symbols of a corpus: Unicode code points, or byte values (byte_level)."""
+
+    codes: np.ndarray  # (V,) uint32, ascending
+    byte_level: bool = False
+
+    def __len__(self):
+        return len(self.codes)
+
+    @property
+    def dtype(self):
+        return np.uint8 if len(self) <= 256 else np.uint16 if len(self) <= 65536 else np.uint32
+
+    def symbol(self, i):
+        """Symbol i as text (a byte shows as itself if printable ASCII, else as \\xNN)."""
+        code = int(self.codes[i])
+        if self.byte_level:
+            return chr(code) if 32 <= code < 127 or code in (9, 10) else f"\\x{code:02x}"
+        return chr(code)
+
+    def unknown(self, codes):
+        """The symbols of `codes` (an array) missing from the vocabulary, sorted."""
+        missing = np.setdiff1d(np.unique(codes), self.codes)
+        return [chr(c) if not self.byte_level else f"\\x{c:02x}" for c in missing.tolist()]
+
+    def encode(self, text, skip_unknown=False):
+        """Ids (n,) of a str (UTF-8 encoded first for a byte-level vocabulary) or bytes."""
+        if self.byte_level and isinstance(text, str):
+            text = text.encode("utf-8")
+        codes = _codes(text)
+        missing = self.unknown(codes)
+        if missing and not skip_unknown:
+            raise CharlmError(f"{_describe(missing)} not in the model's vocabulary")
+        codes = codes[np.isin(codes, self.codes)]
+        return np.searchsorted(self.codes, codes).astype(np.int64)
+
+    def decoder(self):
+        """A function ids -> text; for bytes, stateful, so a UTF-8 sequence split over two
+        calls still decodes (invalid bytes show as U+FFFD)."""
+        if not self.byte_level:
+            return lambda ids: "".join(chr(c) for c in self.codes[np.asarray(ids)].tolist())
+        inc = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return lambda ids: inc.decode(self.codes[np.asarray(ids)].astype(np.uint8).tobytes())
+
+    def decode(self, ids):
+        return self.decoder()(ids)
+
+
+def _codes(text):
+    if isinstance(text, bytes | bytearray):
+        return np.frombuffer(bytes(text), dtype=np.uint8).astype(np.uint32)
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.uint32)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _describe(symbols, limit=10):
+    shown = " ".join(repr(s) for s in symbols[:limit])
+    more = f" and {len(symbols) - limit} more" if len(symbols) > limit else ""
+    noun = "character" if len(symbols) == 1 else "characters"
+    return f"{len(symbols)} {noun} ({shown}{more})"
+
+
+def _blocks(path, encoding):
+    """Yield the file's code points (uint32 arrays) block by block.
+
+    encoding "bytes" yields byte values. A decoding error names its byte offset."""
+    path = Path(path)
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed below; the generator owns it)
+    except FileNotFoundError:
+        raise CharlmError(f"{path}: corpus file not found; check data.corpus") from None
+    except IsADirectoryError:
+        raise CharlmError(f"{path}: is a directory; data.corpus must name a text file") from None
+    except OSError as e:
+        raise CharlmError(f"{path}: cannot read the corpus ({e.strerror})") from None
+    with f:
+        if encoding == "bytes":
+            while block := f.read(BLOCK):
+                yield np.frombuffer(block, dtype=np.uint8).astype(np.uint32)
+            return
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0  # bytes read before this block
+        while True:
+            block = f.read(BLOCK)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as e:
+                at = offset - pending + e.start
+                raise CharlmError(
+                    f"{path}: not valid {encoding} at byte offset {at:,} ({e.reason}); "
+                    f"convert the file to {encoding}, set data.encoding to its encoding, "
+                    f"or use data.encoding: bytes"
+                ) from None
+            if text:
+                yield _codes(text)
+            if not block:
+                return
+            offset += len(block)
+
+
+def check_encoding(encoding):
+    if encoding == "bytes":
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CharlmError(
+            f"data.encoding: unknown encoding {encoding!r}; use a Python codec name such as "
+            f"utf-8 or latin-1, or bytes for a byte-level model"
+        ) from None
+
+
+def read(path, encoding="utf-8", vocab=None):
+    """(ids (N,), vocab) of a corpus file, in two passes over it: count symbols, then encode.
+
+    vocab: encode with this vocabulary (a checkpoint's) instead of the file's own; a symbol
+    outside it is an error that names it.
+    """
+    check_encoding(encoding)
+    counts = np.zeros(256 if encoding == "bytes" else UNICODE, dtype=np.int64)
+    for codes in _blocks(path, encoding):
+        counts += np.bincount(codes, minlength=len(counts))
+    n = int(counts.sum())
+    if n == 0:
+        raise CharlmError(f"{path}: the corpus is empty; point data.corpus at a text file")
+    present = np.flatnonzero(counts).astype(np.uint32)
+    if vocab is None:
+        vocab = Vocab(present, byte_level=encoding == "bytes")
+    else:
+        missing = vocab.unknown(present)
+        if missing:
+            raise CharlmError(
+                f"{path}: {_describe(missing)} not in the checkpoint's vocabulary; "
+                f"the model can only read text made of the characters it was trained on"
+            )
+    table = np.zeros(len(counts), dtype=vocab.dtype)
+    table[vocab.codes] = np.arange(len(vocab), dtype=vocab.dtype)
+    ids = np.empty(n, dtype=vocab.dtype)
+    at = 0
+    for codes in _blocks(path, encoding):
+        ids[at : at + len(codes)] = table[codes]
+        at += len(codes)
+    return ids, vocab
+
+
+def split(ids, val_fraction):
+    """(train, val) views: the last val_fraction of the characters is the validation text."""
+    n_val = int(len(ids) * val_fraction)
+    return ids[: len(ids) - n_val], ids[len(ids) - n_val :]
+
+
+class Batches:
+    """B contiguous streams through `ids`, read as windows of T steps (module docstring)."""
+
+    def __init__(self, ids, batch_size, seq_len):
+        self.ids, self.B, self.T = ids, batch_size, seq_len
+        self.L = (len(ids) - 1) // batch_size  # characters per stream
+        self.windows = self.L // seq_len  # windows per epoch
+        # offsets[t, b] of window 0; window w adds w*T
+        self.offsets = np.add.outer(np.arange(seq_len), np.arange(batch_size) * self.L)
+
+    def window(self, w):
+        """(x, y), each (T, B) int64 ids, of window w of an epoch."""
+        at = self.offsets + w * self.T
+        return self.ids[at].astype(np.int64), self.ids[at + 1].astype(np.int64)
+
+
+def eval_windows(ids, batch_size, seq_len):
+    """Every prediction of a text, once: B streams of L characters (B reduced for short
+    texts), read in windows of seq_len steps, the last one shorter. Yields (x, y), each (t, B).
+    """
+    B = max(1, min(batch_size, (len(ids) - 1) // seq_len))
+    L = (len(ids) - 1) // B
+    starts = np.arange(B) * L
+    for t0 in range(0, L, seq_len):
+        at = np.add.outer(np.arange(t0, min(t0 + seq_len, L)), starts)
+        yield ids[at].astype(np.int64), ids[at + 1].astype(np.int64)

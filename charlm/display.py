@@ -1,0 +1,105 @@
+"""What `charlm train` shows: a live progress line, validation and sample lines, a summary."""
+
+import time
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+from rich.table import Table
+
+from charlm.nn import head
+from charlm.train import Reporter
+
+RATE_SMOOTHING = 0.9
+
+
+def _clock(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class TrainDisplay(Reporter):
+    """A rich progress line: step, epoch, smoothed loss, bpc, gradient norm, chars/s, ETA."""
+
+    def __init__(self, console: Console, run_dir):
+        self.console, self.run_dir = console, run_dir
+        self.progress = Progress(
+            TextColumn("step {task.completed:>6.0f}/{task.total:.0f}"),
+            BarColumn(bar_width=24),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[figures]}"),
+            console=console,
+            disable=not console.is_terminal,  # a log file gets the validation lines instead
+        )
+        self.task = None
+        self.rate = None  # chars/s, smoothed
+        self.started_at = time.perf_counter()
+        self.first_step = 0
+        self.val_bpc = None
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def started(self, ck, total, corpus):
+        spec, t = ck.spec, ck.config.train
+        n_params = sum(p.size for p in ck.params.values())
+        train_n, val_n = len(corpus.batches.ids), len(corpus.val)
+        verb = f"resuming at step {ck.step:,}" if ck.step else "training"
+        self.console.print(
+            f"[bold]{verb}[/] {spec.describe()}, hidden {spec.hidden_size}, "
+            f"{n_params:,} parameters, on {escape(str(corpus.path))} "
+            f"({train_n:,} train / {val_n:,} val characters, {len(ck.vocab)} symbols); "
+            f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {t.lr:g}, "
+            f"{total:,} steps ({total / corpus.batches.windows:.2f} epochs) -> "
+            f"{escape(str(self.run_dir))}"
+        )
+        self.first_step = ck.step
+        self.task = self.progress.add_task("train", total=total, completed=ck.step, figures="")
+
+    def stepped(self, ck, total, loss, grad_norm, chars_per_s):
+        r, a = self.rate, RATE_SMOOTHING
+        self.rate = chars_per_s if r is None else a * r + (1 - a) * chars_per_s
+        chars_left = (total - ck.step) * ck.config.train.batch_size * ck.config.train.seq_len
+        figures = (
+            f"epoch {ck.epoch:.2f}  loss {ck.smooth_loss:.3f}  "
+            f"{ck.smooth_loss / head.LN2:.3f} bpc  |g| {grad_norm:.2f}  "
+            f"{self.rate:,.0f} char/s  ETA {_clock(chars_left / self.rate)}"
+        )
+        if self.val_bpc is not None:
+            figures += f"  val {self.val_bpc:.3f} bpc"
+        self.progress.update(self.task, completed=ck.step, figures=figures)
+
+    def evaluated(self, ck, loss, best):
+        self.val_bpc = loss / head.LN2
+        mark = "  [green]best[/]" if best else ""
+        self.progress.console.print(
+            f"step {ck.step:>6,}  val loss {loss:.4f}  {loss / head.LN2:.3f} bpc  "
+            f"(train {ck.smooth_loss:.4f}){mark}"
+        )
+
+    def sampled(self, ck, text):
+        self.progress.console.print(
+            Panel(escape(text), title=f"sample, step {ck.step:,}", title_align="left", expand=False)
+        )
+
+    def saved(self, ck, path):
+        self.progress.console.print(f"[dim]saved {escape(str(path))} (step {ck.step:,})[/]")
+
+    def summary(self, ck, outcome, total):
+        table = Table(title=f"run {ck.config.output.run}: {outcome}", show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        best, smooth = ck.best_val, ck.smooth_loss
+        session = time.perf_counter() - self.started_at
+        table.add_row("steps", f"{ck.step:,} of {total:,} ({ck.epoch:.2f} epochs)")
+        table.add_row("train loss (smoothed)", f"{smooth:.4f} ({smooth / head.LN2:.3f} bpc)")
+        if best != float("inf"):
+            table.add_row("best val loss", f"{best:.4f} ({best / head.LN2:.3f} bpc)")
+        table.add_row("training time", f"{_clock(ck.elapsed)} (this session {_clock(session)})")
+        table.add_row("checkpoints", escape(str(self.run_dir)) + "/{latest,best}.npz")
+        self.console.print(table)
