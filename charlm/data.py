@@ -194,11 +194,17 @@ class Batches:
 
 def eval_windows(ids, batch_size, seq_len):
     """Every prediction of a text, once: B streams of L characters (B reduced for short
-    texts), read in windows of seq_len steps, the last one shorter. Yields (x, y), each (t, B).
+    texts), read in windows of seq_len steps, the last one shorter; then the fewer than B
+    characters left over, as one stream (t, 1) that continues the last stream, so a caller
+    carrying state keeps only that stream's column. Yields (x, y), each (t, B) or (t, 1).
     """
-    B = max(1, min(batch_size, (len(ids) - 1) // seq_len))
-    L = (len(ids) - 1) // B
+    n = len(ids) - 1  # predictions: ids[i] -> ids[i + 1]
+    B = max(1, min(batch_size, n // seq_len))
+    L = n // B
     starts = np.arange(B) * L
     for t0 in range(0, L, seq_len):
         at = np.add.outer(np.arange(t0, min(t0 + seq_len, L)), starts)
+        yield ids[at].astype(np.int64), ids[at + 1].astype(np.int64)
+    for t0 in range(B * L, n, seq_len):
+        at = np.arange(t0, min(t0 + seq_len, n))[:, None]
         yield ids[at].astype(np.int64), ids[at + 1].astype(np.int64)

@@ -152,6 +152,8 @@ def evaluate(params, spec, ids, batch_size, seq_len):
     for x, y in data.eval_windows(ids, batch_size, seq_len):
         if spec.bidirectional:
             y = x
+        elif state is not None and state[0].shape[1] != x.shape[1]:
+            state = tuple(s[:, -1:] for s in state)  # the leftover continues the last stream
         logits, state, _ = forward(params, spec, x, state)
         logp = head.log_softmax(logits)
         total -= float(np.take_along_axis(logp, y[..., None], axis=-1).sum(dtype=np.float64))

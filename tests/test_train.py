@@ -110,6 +110,13 @@ def test_evaluate_is_the_mean_loss_over_every_prediction(tmp_path):
     logits, _, _ = forward(ck.params, ck.spec, ids[:-1, None])
     expected, _ = head.cross_entropy(logits, ids[1:, None])
     assert n == 50 and loss == pytest.approx(expected, rel=1e-6)
+    # three streams of 16 predictions, the 2 left over continuing the last: 16 + 16 + 18
+    loss, n = train.evaluate(ck.params, ck.spec, ids, batch_size=3, seq_len=5)
+    total = 0.0
+    for a, b in [(0, 16), (16, 32), (32, 50)]:
+        logits, _, _ = forward(ck.params, ck.spec, ids[a:b, None])
+        total += head.cross_entropy(logits, ids[a + 1 : b + 1, None])[0] * (b - a)
+    assert n == 50 and loss == pytest.approx(total / 50, rel=1e-6)
 
 
 def test_texts_too_short_for_the_batch_are_refused(tmp_path):

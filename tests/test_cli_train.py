@@ -1,0 +1,179 @@
+"""`charlm train`, `sample` and `eval` from the command line, on corpora the tests write."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from charlm import checkpoint, train
+from charlm.cli import app
+from tests.helpers import write_corpus
+
+runner = CliRunner()
+SMALL = [
+    "--set", "model.hidden_size=8", "--set", "model.num_layers=1",
+    "--set", "train.batch_size=3", "--set", "train.seq_len=7",
+    "--set", "train.eval_every=5", "--set", "train.sample_every=10",
+    "--set", "train.checkpoint_every=4",
+]  # fmt: skip
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A project folder: corpus.txt, and checkpoints/ created by the runs."""
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "corpus.txt", 1500)
+    return tmp_path
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_line_error(result, message):
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("charlm: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_train_shows_progress_and_writes_checkpoints(workdir):
+    result = invoke("train", "--corpus", "corpus.txt", "--steps", 12, "--run", "r", *SMALL)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "training lstm x1, hidden 8" in out and "12 steps" in out
+    evals = [line.split()[1] for line in out.splitlines() if line.startswith("step")]
+    assert evals == ["5", "10", "12"] and "sample, step 10" in out
+    assert "saved checkpoints/r/latest.npz (step 12)" in out
+    assert "run r: done" in out and "best val loss" in out
+    assert "charlm sample --checkpoint checkpoints/r" in out
+    ck = checkpoint.load("checkpoints/r")
+    assert ck.step == 12 and ck.config.train.max_steps == 12 and ck.config.output.run == "r"
+    lines = (workdir / "checkpoints/r/metrics.jsonl").read_text().splitlines()
+    val = [r for r in map(json.loads, lines) if r["kind"] == "val"]
+    assert f"val loss {val[-1]['loss']:.4f}" in out
+
+
+def test_resume_continues_and_a_finished_run_is_not_overwritten(workdir):
+    assert invoke("train", "--corpus", "corpus.txt", "--steps", 6, *SMALL).exit_code == 0
+    one_line_error(
+        invoke("train", "--corpus", "corpus.txt", *SMALL),
+        "checkpoints/lstm already holds a run; continue it with "
+        "`charlm train --resume checkpoints/lstm`",
+    )
+    one_line_error(
+        invoke("train", "--resume"), "already at step 6 of 6; train further with --steps"
+    )
+    result = invoke("train", "--resume", "--steps", 10)
+    assert result.exit_code == 0, result.output
+    assert "resuming at step 6" in result.stdout and checkpoint.load("checkpoints/lstm").step == 10
+    result = invoke(
+        "train", "--resume", "checkpoints/lstm", "--steps", 11, "--set", "train.lr=0.01"
+    )
+    assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").config.train.lr == 0.01
+    one_line_error(
+        invoke("train", "--resume", "--steps", 12, "--set", "model.hidden_size=9"),
+        "cannot change model.hidden_size when resuming",
+    )
+    one_line_error(invoke("train", "checkpoints/lstm"), "charlm train --resume checkpoints/lstm")
+    result = invoke("train", "--corpus", "corpus.txt", "--steps", 3, "--force", *SMALL)
+    assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").step == 3
+
+
+def test_sample_streams_from_the_newest_checkpoint(workdir):
+    invoke("train", "--corpus", "corpus.txt", "--steps", 4, "--run", "old", *SMALL)
+    invoke("train", "--corpus", "corpus.txt", "--steps", 8, "--run", "new", *SMALL)
+    os.utime("checkpoints/old/latest.npz")  # now the newest
+    result = invoke("sample", "--prime", "the cat", "--length", 40, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("the cat") and len(result.stdout) == len("the cat") + 40 + 1
+    again = invoke("sample", "--checkpoint", "checkpoints/old", "--prime", "the cat",
+                   "--length", 40, "--seed", 3)  # fmt: skip
+    assert again.stdout == result.stdout
+    other = invoke("sample", "--checkpoint", "checkpoints/new", "--prime", "the cat",
+                   "--length", 40, "--seed", 3)  # fmt: skip
+    assert other.stdout != result.stdout
+    greedy = invoke("sample", "--greedy", "--length", 5, "--prime", "")
+    assert greedy.exit_code == 0 and len(greedy.stdout) == 6
+
+
+def test_sample_errors(workdir):
+    one_line_error(invoke("sample"), "no checkpoint under checkpoints/")
+    invoke("train", "--corpus", "corpus.txt", "--steps", 2, *SMALL)
+    one_line_error(invoke("sample", "--temperature", 0), "--temperature 0: must be > 0")
+    one_line_error(invoke("sample", "--length", -1), "--length -1: must be 0 or more")
+    one_line_error(invoke("sample", "--top-k", 0), "--top-k 0: must be 1 or more")
+    one_line_error(
+        invoke("sample", "--prime", "QX the"),
+        "--prime: 2 characters ('Q' 'X') not in the model's vocabulary; pass --skip-unknown",
+    )
+    result = invoke("sample", "--prime", "QX the", "--skip-unknown", "--length", 3)
+    assert result.exit_code == 0 and result.stdout.startswith(" the")
+
+
+def test_a_bidirectional_model_fills_blanks(workdir):
+    args = ["--corpus", "corpus.txt", "--steps", 4, "--set", "model.bidirectional=true", *SMALL]
+    assert invoke("train", *args).exit_code == 0
+    result = invoke("sample", "--prime", "the c_t sat on __ mat", "--seed", 0)
+    assert result.exit_code == 0, result.output
+    out = result.stdout.rstrip("\n")
+    assert len(out) == len("the c_t sat on __ mat") and "_" not in out
+    assert out[:5] == "the c" and out[6:15] == "t sat on " and out[17:] == " mat"
+    one_line_error(invoke("sample", "--prime", "the cat"), "--prime has no blank '_'")
+    result = invoke("sample", "--prime", "the c?t", "--blank", "?", "--greedy")
+    assert result.exit_code == 0 and "?" not in result.stdout
+
+
+def test_eval_reports_the_validation_loss_or_a_file(workdir):
+    invoke("train", "--corpus", "corpus.txt", "--steps", 5, *SMALL)
+    ck = checkpoint.load("checkpoints/lstm/latest.npz")
+    result = invoke("eval", "--json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    val = train.load_corpus(ck.config, ck.vocab).val
+    loss, n = train.evaluate(ck.params, ck.spec, val, 3, 7)
+    assert got == {"loss": loss, "bpc": loss / np.log(2), "chars": n} and n == len(val) - 1
+    assert f"loss {loss:.4f} nats/char" in invoke("eval").stdout
+    (workdir / "other.txt").write_text("the dog sat\n")
+    got = json.loads(invoke("eval", "--text", "other.txt", "--json").stdout)
+    assert got["chars"] == 11
+    (workdir / "bad.txt").write_text("the Zebra")
+    one_line_error(invoke("eval", "--text", "bad.txt"), "2 characters ('Z' 'b') not in the")
+
+
+def test_bad_train_options_are_one_line_errors(workdir):
+    one_line_error(
+        invoke("train", "--set", "train.lr"), "--set train.lr: expected section.key=value"
+    )
+    one_line_error(invoke("train", "--set", "train.lrr=1"), "did you mean 'train.lr'?")
+    one_line_error(invoke("train", "--corpus", "missing.txt"), "missing.txt: corpus file not found")
+    one_line_error(
+        invoke("train", "--corpus", "corpus.txt", "--set", "train.batch_size=500"),
+        "too short for batch_size 500 x seq_len 64",
+    )
+    assert not (workdir / "checkpoints").exists()
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(workdir):
+    args = [sys.executable, "-m", "charlm", "train", "--corpus", "corpus.txt", "--steps",
+            "100000", "--set", "train.log_every=1", *SMALL]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = workdir / "checkpoints" / "lstm" / "metrics.jsonl"
+    deadline = time.monotonic() + 60
+    while not (metrics.exists() and metrics.stat().st_size > 300) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    ck = checkpoint.load("checkpoints/lstm")
+    assert 0 < ck.step < 100000
+    assert f"stopped at step {ck.step:,}; resume: charlm train --resume checkpoints/lstm" in out
+    assert "run lstm: stopped" in out and err == ""
+    result = invoke("train", "--resume", "--steps", ck.step + 2)
+    assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").step == ck.step + 2
