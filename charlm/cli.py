@@ -225,10 +225,16 @@ def train(
         str | None, typer.Option(help="Run name: checkpoints go to output.dir/RUN.")
     ] = None,
     resume: Annotated[
-        bool, typer.Option(help="Continue RUN (or the config's run) exactly where it stopped.")
+        bool,
+        typer.Option(
+            "--resume", help="Continue RUN (or the config's run) exactly where it stopped."
+        ),
     ] = False,
     force: Annotated[
-        bool, typer.Option(help="Start afresh even if the run folder holds a run (replacing it).")
+        bool,
+        typer.Option(
+            "--force", help="Start afresh even if the run folder holds a run (replacing it)."
+        ),
     ] = False,
 ):
     """Train a model, showing progress and saving checkpoints to output.dir/output.run."""
@@ -316,11 +322,13 @@ def sample(
     temperature: Annotated[float, typer.Option(help="Below 1: safer; above 1: wilder.")] = 1.0,
     top_k: Annotated[int | None, typer.Option(help="Sample only from the k likeliest.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for a repeatable sample.")] = None,
-    greedy: Annotated[bool, typer.Option(help="Always take the likeliest character.")] = False,
+    greedy: Annotated[
+        bool, typer.Option("--greedy", help="Always take the likeliest character.")
+    ] = False,
     blank: Annotated[str, typer.Option(help="The blank character (bidirectional).")] = "_",
     sweeps: Annotated[int, typer.Option(help="Gibbs sweeps over the blanks.")] = 4,
     skip_unknown: Annotated[
-        bool, typer.Option(help="Drop prime characters the model does not know.")
+        bool, typer.Option("--skip-unknown", help="Drop prime characters the model does not know.")
     ] = False,
 ):
     """Generate text from a checkpoint (a bidirectional one fills the blanks in --prime)."""

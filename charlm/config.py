@@ -52,11 +52,11 @@ class DataConfig:
 @dataclass
 class TrainConfig:
     seq_len: int = _f(64, min=1)
-    batch_size: int = _f(32, min=1)
-    max_steps: int | None = _f(2000, min=1)
+    batch_size: int = _f(16, min=1)
+    max_steps: int | None = _f(5000, min=1)
     epochs: float | None = _f(None, above=0.0)  # used when max_steps is null
-    optimizer: str = _f("adagrad", choices=OPTIMIZERS)
-    lr: float = _f(0.05, above=0.0)
+    optimizer: str = _f("adam", choices=OPTIMIZERS)
+    lr: float = _f(0.004, above=0.0)
     momentum: float = _f(0.9, min=0.0, below=1.0)  # sgd
     beta1: float = _f(0.9, min=0.0, below=1.0)  # adam
     beta2: float = _f(0.999, min=0.0, below=1.0)  # adam
@@ -66,8 +66,8 @@ class TrainConfig:
     seed: int = _f(1337, min=0)
     dtype: str = _f("float32", choices=DTYPES)
     log_every: int = _f(10, min=1)  # steps between training figures in metrics.jsonl
-    eval_every: int = _f(200, min=1)
-    sample_every: int = _f(500, min=1)
+    eval_every: int = _f(500, min=1)
+    sample_every: int = _f(1000, min=1)
     checkpoint_every: int = _f(500, min=1)
 
 

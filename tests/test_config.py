@@ -1,9 +1,13 @@
 """Config loading: defaults, one-line errors that name file, line and key, --set overrides."""
 
+from pathlib import Path
+
 import pytest
 
 from charlm import config
 from charlm.errors import CharlmError
+
+CONFIGS = Path(__file__).parent.parent / "configs"
 
 
 def load_text(tmp_path, text, overrides=()):
@@ -77,6 +81,22 @@ def test_missing_file_and_directory(tmp_path):
 
 
 def test_shipped_lstm_config_is_the_builtin_default():
-    from pathlib import Path
+    assert config.load(CONFIGS / "lstm.yaml") == config.Config()
 
-    assert config.load(Path(__file__).parent.parent / "configs" / "lstm.yaml") == config.Config()
+
+def test_every_shipped_config_loads_and_names_its_run_after_itself():
+    names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    assert names == ["bigru", "bilstm", "birnn", "gru", "lstm", "min-char-rnn", "rnn"]
+    for name in names:
+        cfg = config.load(CONFIGS / f"{name}.yaml")
+        assert cfg.output.run == name and cfg.data.corpus == "tinyshakespeare"
+        cell = name.removeprefix("bi") if name != "min-char-rnn" else "rnn"
+        assert cfg.model.type == cell and cfg.model.bidirectional == name.startswith("bi")
+
+
+def test_min_char_rnn_config_is_karpathys():
+    cfg = config.load(CONFIGS / "min-char-rnn.yaml")
+    m, t = cfg.model, cfg.train
+    assert (m.type, m.hidden_size, m.num_layers, m.embedding_size) == ("rnn", 100, 1, None)
+    assert (t.seq_len, t.batch_size, t.optimizer, t.lr) == (25, 1, "adagrad", 0.1)
+    assert (t.clip, t.clip_value) == ("elementwise", 5.0)
