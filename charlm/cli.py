@@ -29,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Character-level RNN, LSTM and GRU language models in plain NumPy.",
 )
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # long lines: the terminal folds them
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from charlm.nn import head
 from charlm.train import Reporter
@@ -25,10 +25,13 @@ class TrainDisplay(Reporter):
     def __init__(self, console: Console, run_dir):
         self.console, self.run_dir = console, run_dir
         self.progress = Progress(
-            TextColumn("step {task.completed:>6.0f}/{task.total:.0f}"),
-            BarColumn(bar_width=24),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[figures]}"),
+            # step, bar and percent stay on one line; on a narrow terminal the figures fold
+            TextColumn(
+                "step {task.completed:>6.0f}/{task.total:.0f}", table_column=Column(no_wrap=True)
+            ),
+            BarColumn(bar_width=20),
+            TaskProgressColumn(table_column=Column(no_wrap=True)),
+            TextColumn("{task.fields[figures]}", table_column=Column(ratio=1)),
             console=console,
             disable=not console.is_terminal,  # a log file gets the validation lines instead
         )
