@@ -246,12 +246,6 @@ def train(
         if resume:
             ck, cfg, run_dir = _resumed(run_folder, config, sets)
             corpus_data = training.load_corpus(cfg, ck.vocab, _download_progress())
-            total = training.total_steps(cfg, corpus_data.batches.windows)
-            if ck.step >= total:
-                raise CharlmError(
-                    f"{run_dir} is already at step {ck.step:,} of {total:,}; "
-                    f"train further with --steps N (N > {ck.step:,})"
-                )
         else:
             if run_folder is not None:
                 raise CharlmError(
@@ -270,9 +264,14 @@ def train(
             ck = training.new_run(cfg, corpus_data.vocab)
             training.prepare_run_dir(run_dir, fresh=True)
         total = training.total_steps(cfg, corpus_data.batches.windows)
+        if ck.step >= total:
+            raise CharlmError(
+                f"{run_dir} is already at step {ck.step:,} of {total:,}; "
+                f"train further with --steps N (N > {ck.step:,})"
+            )
         with _stop_on_signals() as should_stop, TrainDisplay(console, run_dir) as display:
             outcome = training.run(ck, corpus_data, run_dir, display, should_stop)
-        display.summary(ck, "stopped" if outcome == "stopped" else "done", total)
+        display.summary(ck, outcome, total)
         if outcome == "stopped":
             console.print(f"stopped at step {ck.step:,}; resume: charlm train --resume {run_dir}")
         else:
