@@ -244,7 +244,7 @@ def train(
         sets += [f"train.max_steps={steps}"] if steps is not None else []
         sets += [f"output.run={run}"] if run is not None else []
         if resume:
-            ck, cfg, run_dir = _resumed(run_folder, config, sets)
+            ck, cfg, run_dir, (loaded, stamp) = _resumed(run_folder, config, sets)
             corpus_data = training.load_corpus(cfg, ck.vocab, _download_progress())
         else:
             if run_folder is not None:
@@ -262,15 +262,20 @@ def train(
                 )
             corpus_data = training.load_corpus(cfg, progress=_download_progress())
             ck = training.new_run(cfg, corpus_data.vocab)
-            training.prepare_run_dir(run_dir, fresh=True)
         total = training.total_steps(cfg, corpus_data.batches.windows)
         if ck.step >= total:
             raise CharlmError(
                 f"{run_dir} is already at step {ck.step:,} of {total:,}; "
                 f"train further with --steps N (N > {ck.step:,})"
             )
-        with _stop_on_signals() as should_stop, TrainDisplay(console, run_dir) as display:
-            outcome = training.run(ck, corpus_data, run_dir, display, should_stop)
+        with training.locked(run_dir):  # taken last: a refused command leaves no folder
+            if resume and _stamp(loaded) != stamp:
+                raise CharlmError(
+                    f"{loaded} was rewritten while charlm read it; run the command again"
+                )
+            training.prepare_run_dir(run_dir, fresh=not resume)
+            with _stop_on_signals() as should_stop, TrainDisplay(console, run_dir) as display:
+                outcome = training.run(ck, corpus_data, run_dir, display, should_stop)
         display.summary(ck, outcome, total)
         if outcome == "stopped":
             console.print(f"stopped at step {ck.step:,}; resume: charlm train --resume {run_dir}")
@@ -278,11 +283,18 @@ def train(
             console.print(f'sample from it: charlm sample --checkpoint {run_dir} --prime "..."')
 
 
+def _stamp(path):
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
 def _resumed(run_folder, config, sets):
-    """(checkpoint, config, run folder) of a --resume."""
+    """(checkpoint, config, run folder, (checkpoint path, its stamp before loading)) of a
+    --resume; the stamp tells whether another process rewrote it before the lock was taken."""
     base = config_mod.load(config, [s for s in sets if s.startswith("output.")])
     source = run_folder or Path(base.output.dir) / base.output.run
     path = checkpoint.find(source)
+    stamp = _stamp(path)
     ck = checkpoint.load(path)
     run_dir = path.parent
     if any(s.startswith("output.") for s in sets):  # --run NAME: continue into a new folder
@@ -294,8 +306,7 @@ def _resumed(run_folder, config, sets):
     cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
     training.check_resume(ck, cfg, where)
     ck.config = cfg
-    training.prepare_run_dir(run_dir, fresh=False)
-    return ck, cfg, run_dir
+    return ck, cfg, run_dir, (path, stamp)
 
 
 def _load_checkpoint(path):

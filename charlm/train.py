@@ -14,6 +14,7 @@ dropout generator's state and the carried hidden state, so N steps + N resumed s
 same parameters as 2N steps in one go.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -28,6 +29,11 @@ from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import ModelSpec, forward, init_params, init_state, loss_and_grads
 from charlm.optim import Optimizer, clip_gradients
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no lock
+    fcntl = None
 
 SMOOTHING = 0.98  # of the displayed training loss, per step (an average over ~50 steps)
 SAMPLE_CHARS = 200
@@ -63,6 +69,45 @@ def load_corpus(cfg, vocab=None, progress=None):
             f"of seq_len {T} (needs {T + 1}); raise data.val_fraction or lower train.seq_len"
         )
     return Corpus(path, vocab, batches, val_ids)
+
+
+LOCK = ".lock"
+
+
+@contextlib.contextmanager
+def locked(run_dir):
+    """Hold run_dir/.lock while training, so a second trainer of the same folder is refused.
+
+    An flock, not a marker file: the kernel drops it when the process ends, however it ends
+    (kill -9 included), so a dead run never leaves its folder locked. The file names the holder.
+    """
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        f = open(run_dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as e:
+        raise CharlmError(
+            f"cannot write to the run folder {run_dir} ({e.strerror or e}); "
+            f"choose another with --run NAME or --set output.dir=DIR"
+        ) from None
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise CharlmError(
+                    f"{run_dir} is being trained right now ({holder}); wait for that run "
+                    f"to end or stop it, or train into another folder with --run NAME"
+                ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"charlm train, pid {os.getpid()}\n")
+        f.flush()
+        yield
+    finally:
+        f.close()
 
 
 def prepare_run_dir(run_dir, fresh):

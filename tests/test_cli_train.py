@@ -178,3 +178,16 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(workdir):
     assert "run lstm: stopped" in out and err == ""
     result = invoke("train", "--resume", "--steps", ck.step + 2)
     assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").step == ck.step + 2
+
+
+def test_a_second_trainer_of_the_same_folder_is_refused(workdir):
+    assert invoke("train", "--corpus", "corpus.txt", "--steps", 4, *SMALL).exit_code == 0
+    latest = workdir / "checkpoints" / "lstm" / "latest.npz"
+    before = latest.read_bytes()
+    with train.locked(workdir / "checkpoints" / "lstm"):  # as another trainer would hold it
+        busy = f"checkpoints/lstm is being trained right now (charlm train, pid {os.getpid()})"
+        one_line_error(invoke("train", "--resume", "--steps", 8), busy)
+        one_line_error(invoke("train", "--corpus", "corpus.txt", "--force", *SMALL), busy)
+    assert latest.read_bytes() == before
+    result = invoke("train", "--resume", "--steps", 8)
+    assert result.exit_code == 0 and checkpoint.load(latest).step == 8

@@ -1,6 +1,8 @@
 """The training loop: exact resume, determinism, checkpoints, metrics, evaluation."""
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -174,3 +176,22 @@ def test_resume_refuses_a_changed_model_or_geometry(tmp_path):
         with pytest.raises(CharlmError, match=f"cannot change {key} when resuming"):
             train.check_resume(ck, other, "here")
     train.check_resume(ck, config.apply(cfg, ["train.lr=0.5", "train.max_steps=99"], "t"), "x")
+
+
+def test_the_run_lock_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from charlm import train\n"
+         "with train.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
+         str(tmp_path / "run")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        busy = rf"being trained right now \(charlm train, pid {holder.pid}\)"
+        with pytest.raises(CharlmError, match=busy), train.locked(tmp_path / "run"):
+            pass
+    finally:
+        holder.kill()  # SIGKILL: no chance to clean up
+        holder.wait()
+    with train.locked(tmp_path / "run"):  # free again, though the file is still there
+        assert (tmp_path / "run" / train.LOCK).exists()
