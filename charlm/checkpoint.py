@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from charlm import config as config_mod
-from charlm.data import Vocab
+from charlm.data import UNICODE, Vocab
 from charlm.errors import CharlmError
-from charlm.nn.model import ModelSpec, param_shapes
+from charlm.nn.model import CELLS, ModelSpec, param_shapes
+from charlm.optim import SLOTS
 
 FORMAT = 1
 LATEST, BEST = "latest.npz", "best.npz"
@@ -142,6 +143,31 @@ def load(path):
     return _unpack(path, arrays)
 
 
+def check_resumable(path, ck):
+    """Refuse a checkpoint whose training state (optimiser, carried state, random streams) is
+    damaged; sampling and evaluation need only the parameters, so load() leaves this out."""
+    spec, t = ck.spec, ck.config.train
+    need = {f"{slot}.{k}": p.shape for slot in SLOTS[t.optimizer] for k, p in ck.params.items()}
+    need["step"] = ()
+    if ck.state is not None:  # None: zeros (a bidirectional model, or a run at step 0)
+        shape = (spec.num_layers, t.batch_size, spec.hidden_size)
+        n = 0 if spec.bidirectional else len(CELLS[spec.cell].STATE_NAMES)
+        if len(ck.state) != n or any(a.shape != shape for a in ck.state):
+            raise CharlmError(f"{path}: the carried state (state/*) is damaged; cannot resume")
+    for name, shape in need.items():
+        a = ck.optim.get(name)
+        if a is None or a.shape != shape or not np.isfinite(a).all():
+            raise CharlmError(
+                f"{path}: optimiser state 'optim/{name}' is missing or damaged; cannot resume "
+                f"(sample and eval can still use this checkpoint)"
+            )
+    try:
+        np.random.default_rng().bit_generator.state = ck.rng
+    except (TypeError, ValueError, KeyError):
+        msg = f"{path}: the random state (meta/rng) is damaged; cannot resume"
+        raise CharlmError(msg) from None
+
+
 def _reason(e):
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     return text[:120]
@@ -169,7 +195,16 @@ def _unpack(path, arrays):
     except json.JSONDecodeError as e:
         raise CharlmError(f"{path}: corrupted metadata ({e.msg})") from None
     cfg = config_mod.from_dict(raw, f"{path} (its config)")
-    vocab = Vocab(meta("vocab", "u").astype(np.uint32), bool(meta("byte_level", "b")))
+    codes, byte_level = np.atleast_1d(meta("vocab", "u")), bool(meta("byte_level", "b"))
+    top = 256 if byte_level else UNICODE
+    if (
+        codes.ndim != 1
+        or not len(codes)
+        or (np.diff(codes.astype(np.int64)) <= 0).any()
+        or (codes.max() >= top)
+    ):
+        raise CharlmError(f"{path}: corrupted vocabulary (meta/vocab); not a usable checkpoint")
+    vocab = Vocab(codes.astype(np.uint32), byte_level)
     spec = ModelSpec.from_config(cfg.model, len(vocab))
     params = {}
     for name, shape in param_shapes(spec).items():
@@ -181,6 +216,8 @@ def _unpack(path, arrays):
                 f"{path}: parameter '{name}' is {a.dtype} {a.shape}, "
                 f"its config needs a float array {shape}"
             )
+        if not np.isfinite(a).all():
+            raise CharlmError(f"{path}: parameter '{name}' holds NaN or infinite values")
         params[name] = a
     optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
     states = sorted((k for k in arrays if k.startswith("state/")), key=lambda k: int(k[6:]))

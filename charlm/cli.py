@@ -296,6 +296,7 @@ def _resumed(run_folder, config, sets):
     path = checkpoint.find(source)
     stamp = _stamp(path)
     ck = checkpoint.load(path)
+    checkpoint.check_resumable(path, ck)
     run_dir = path.parent
     if any(s.startswith("output.") for s in sets):  # --run NAME: continue into a new folder
         run_dir = Path(base.output.dir) / base.output.run

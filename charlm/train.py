@@ -112,10 +112,13 @@ def locked(run_dir):
 
 def prepare_run_dir(run_dir, fresh):
     """Create the run folder; a fresh run (the caller has checked it may) starts with no
-    best.npz or metrics.jsonl of an earlier run."""
+    best.npz or metrics.jsonl of an earlier run. Called under the lock: temporary files left
+    by a killed run are nobody's now, and go."""
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        for tmp in run_dir.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
         if fresh:
             for name in (checkpoint.BEST, checkpoint.LATEST, "metrics.jsonl"):
                 (run_dir / name).unlink(missing_ok=True)

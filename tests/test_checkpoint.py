@@ -90,6 +90,12 @@ def test_refusals_name_the_problem(tmp_path, ck):
             r"parameter 'head.bias' is float32 \(3,\)",
         ),
         (without("meta/vocab"), "missing array 'meta/vocab'"),
+        ({**arrays, "meta/vocab": arrays["meta/vocab"][::-1]}, "corrupted vocabulary"),
+        ({**arrays, "meta/vocab": np.uint32([10, 0x110000])}, "corrupted vocabulary"),
+        (
+            {**arrays, "head.bias": np.full_like(arrays["head.bias"], np.nan)},
+            "parameter 'head.bias' holds NaN or infinite values",
+        ),
         ({**arrays, "weight_ih_l0": np.array([{"x": 1}], dtype=object)}, "not a readable"),
     ]
     for case, message in cases:
@@ -131,3 +137,22 @@ def test_find_and_newest(tmp_path, ck):
     assert checkpoint.newest(tmp_path / "ckpts") == tmp_path / "ckpts" / "r2" / "best.npz"
     with pytest.raises(CharlmError, match="no checkpoint under"):
         checkpoint.newest(tmp_path / "empty")
+
+
+def test_resuming_needs_whole_training_state_and_sampling_does_not(tmp_path, ck):
+    good = tmp_path / "good.npz"
+    checkpoint.save(good, ck)
+    checkpoint.check_resumable(good, checkpoint.load(good))
+    arrays = arrays_of(good)
+    cases = [
+        ({k: v for k, v in arrays.items() if k != "optim/m.head.bias"}, "'optim/m.head.bias'"),
+        ({**arrays, "optim/v.weight_hh_l0": np.zeros(3)}, "'optim/v.weight_hh_l0' is missing"),
+        ({**arrays, "state/1": np.zeros((2, 3, 9), np.float32)}, r"carried state \(state/\*\)"),
+        ({**arrays, "meta/rng": np.str_('{"bit_generator": "nope"}')}, r"meta/rng\) is damaged"),
+    ]
+    for damaged, message in cases:
+        path = tmp_path / "bad.npz"
+        write_npz(path, damaged)
+        back = checkpoint.load(path)  # the parameters are whole: sample and eval can use it
+        with pytest.raises(CharlmError, match=message + ".*cannot resume"):
+            checkpoint.check_resumable(path, back)

@@ -191,3 +191,18 @@ def test_a_second_trainer_of_the_same_folder_is_refused(workdir):
     assert latest.read_bytes() == before
     result = invoke("train", "--resume", "--steps", 8)
     assert result.exit_code == 0 and checkpoint.load(latest).step == 8
+
+
+def test_resume_refuses_a_damaged_training_state_that_sampling_can_ignore(workdir):
+    assert invoke("train", "--corpus", "corpus.txt", "--steps", 4, *SMALL).exit_code == 0
+    latest = workdir / "checkpoints" / "lstm" / "latest.npz"
+    with np.load(latest, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "optim/m.head.bias"}
+    np.savez(latest, **arrays)
+    before = latest.read_bytes()
+    one_line_error(
+        invoke("train", "--resume", "--steps", 8),
+        "optimiser state 'optim/m.head.bias' is missing or damaged; cannot resume",
+    )
+    assert latest.read_bytes() == before
+    assert invoke("sample", "--length", 5, "--seed", 1).exit_code == 0
