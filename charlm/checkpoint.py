@@ -132,10 +132,24 @@ def load(path):
     """Read and check a checkpoint; returns a Checkpoint."""
     path = find(path)
     try:
+        # np.load takes a non-zip file for a bare pickle (and refuses it): say what it is not
+        reason = None if zipfile.is_zipfile(path) else "not an .npz archive"
+    except OSError as e:
+        reason = e.strerror or str(e)
+    if reason:
+        raise CharlmError(
+            f"{path}: not a readable charlm checkpoint ({reason}); "
+            f"it may be truncated or not an .npz file"
+        )
+    try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        # ValueError is also what np.load raises for a pickled array with allow_pickle=False
+        if isinstance(e, ValueError) and "allow_pickle" in str(e):  # refused, never unpickled
+            raise CharlmError(
+                f"{path}: holds a pickled Python object, which charlm never loads (unpickling "
+                f"can run code); use a checkpoint that charlm wrote"
+            ) from None
         raise CharlmError(
             f"{path}: not a readable charlm checkpoint ({_reason(e)}); "
             f"it may be truncated or not an .npz file"

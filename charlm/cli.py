@@ -368,6 +368,11 @@ def sample(
             out = sampling.fill(ck.params, spec, ids, blanks, rng, sweeps=sweeps, **options)
             typer.echo(vocab.decode(out))
             return
+        if blank in prime and not _knows(vocab, blank):
+            raise CharlmError(
+                f"--prime has blanks '{blank}', but this model reads left to right: it continues "
+                f"text and cannot fill blanks; train a bidirectional one (configs/bilstm.yaml)"
+            )
         ids = sampling.encode_prime(vocab, prime, skip_unknown)
         decode = vocab.decoder()
         typer.echo(decode(ids), nl=False)
@@ -377,6 +382,14 @@ def sample(
             typer.echo(decode([i]), nl=False)
             sys.stdout.flush()
         typer.echo()
+
+
+def _knows(vocab, char):
+    try:
+        vocab.encode(char)
+    except CharlmError:
+        return False
+    return True
 
 
 @app.command("eval")

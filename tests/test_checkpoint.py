@@ -96,7 +96,7 @@ def test_refusals_name_the_problem(tmp_path, ck):
             {**arrays, "head.bias": np.full_like(arrays["head.bias"], np.nan)},
             "parameter 'head.bias' holds NaN or infinite values",
         ),
-        ({**arrays, "weight_ih_l0": np.array([{"x": 1}], dtype=object)}, "not a readable"),
+        ({**arrays, "weight_ih_l0": np.array([{"x": 1}], dtype=object)}, "a pickled Python"),
     ]
     for case, message in cases:
         path = case
@@ -119,7 +119,7 @@ def test_a_pickled_array_is_never_unpickled(tmp_path, ck, monkeypatch):
     write_npz(tmp_path / "evil.npz", {**arrays_of(good), "x": np.array([object()], dtype=object)})
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("pickle.loads was called"))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("pickle.load was called"))
-    with pytest.raises(CharlmError, match="not a readable charlm checkpoint"):
+    with pytest.raises(CharlmError, match="holds a pickled Python object, which charlm never"):
         checkpoint.load(tmp_path / "evil.npz")
     assert zipfile.is_zipfile(tmp_path / "evil.npz")
 

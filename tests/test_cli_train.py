@@ -161,7 +161,8 @@ def test_bad_train_options_are_one_line_errors(workdir):
     assert not (workdir / "checkpoints").exists()
 
 
-def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(workdir):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(workdir, sig):
     args = [sys.executable, "-m", "charlm", "train", "--corpus", "corpus.txt", "--steps",
             "100000", "--set", "train.log_every=1", *SMALL]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -169,7 +170,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(workdir):
     deadline = time.monotonic() + 60
     while not (metrics.exists() and metrics.stat().st_size > 300) and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     ck = checkpoint.load("checkpoints/lstm")
