@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from charlm import __version__, checkpoint, data
+from charlm import __version__, checkpoint, data, handoff
 from charlm import config as config_mod
 from charlm import gradcheck as gc
 from charlm import sample as sampling
@@ -427,6 +427,45 @@ def eval_(
             f"loss {loss:.4f} nats/char, {loss / head.LN2:.4f} bits/char, "
             f"over {n:,} characters of {where}"
         )
+
+
+@app.command("export")
+def export_(
+    checkpoint_path: Annotated[
+        Path, typer.Argument(metavar="CHECKPOINT", help="A .npz file or a run folder.")
+    ],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="The .safetensors file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+):
+    """Write a checkpoint's weights as .safetensors, under torch.nn's names (see README)."""
+    with user_errors():
+        ck = checkpoint.load(checkpoint_path)
+        tensors = handoff.export(ck, out, force)
+    size = sum(a.nbytes for a in tensors.values())
+    console.print(
+        f"wrote {out}: {len(tensors)} tensors ({size:,} bytes) of a {ck.spec.describe()}, "
+        f"hidden {ck.spec.hidden_size}, {len(ck.vocab)} symbols; load it into torch as the "
+        f"README shows"
+    )
+
+
+@app.command("import")
+def import_(
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A .safetensors file (charlm's layout).")
+    ],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="The .npz checkpoint to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+):
+    """Make a charlm checkpoint of a .safetensors model (from charlm export or torch)."""
+    with user_errors():
+        ck = handoff.import_(model_path, out, force)
+    console.print(
+        f"wrote {out}: a {ck.spec.describe()}, hidden {ck.spec.hidden_size}, "
+        f"{len(ck.vocab)} symbols; sample and eval use it as it is. "
+        f"charlm train --resume {out} starts at step 0 with a fresh {ck.config.train.optimizer} "
+        f"state (the file holds weights only)"
+    )
 
 
 def main():

@@ -1,0 +1,197 @@
+"""Hand-off to and from PyTorch: a checkpoint's weights as a .safetensors file, and back.
+
+The file holds the weights under the names of this torch.nn module (the README's CharLM):
+    embedding.weight          nn.Embedding(V, E)             only with an embedding
+    rnn.weight_ih_l{k}, ...   nn.RNN / nn.LSTM / nn.GRU      the forward stack
+    rnn_reverse.weight_ih_l{k}, ...                          bidirectional: the backward stack,
+                                                             a second module run on x reversed
+    head.weight, head.bias    nn.Linear(H or 2H, V)
+charlm's own names are the same without the "rnn." prefix, with "_reverse" as a suffix for the
+backward stack (charlm.nn.model). Metadata (strings, as safetensors wants):
+    format "charlm-1", vocab (JSON list of code points, or byte values), byte_level ("true" or
+    "false"), config (the full charlm config as JSON; optional on import, where the model is
+    then read from the tensors' names and shapes).
+safetensors is an optional dependency: pip install "charlm[export]".
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from charlm import checkpoint, config, train
+from charlm.data import Vocab
+from charlm.errors import CharlmError
+from charlm.nn.model import CELLS, ModelSpec, param_shapes
+
+FORMAT = "charlm-1"
+GATES = {cell.GATES: name for name, cell in CELLS.items()}  # 1: rnn, 4: lstm, 3: gru
+_LAYER = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise CharlmError(
+            'this needs the safetensors package: pip install "charlm[export]" '
+            "(or pip install safetensors)"
+        ) from None
+    return safetensors
+
+
+def torch_name(name):
+    """charlm's parameter name -> the reference torch module's."""
+    m = _LAYER.match(name)
+    if not m:
+        return name  # embedding.weight, head.weight, head.bias
+    return ("rnn_reverse." if m[4] else "rnn.") + name.removesuffix("_reverse")
+
+
+def charlm_name(name):
+    """The reference torch module's parameter name -> charlm's (None: not one of ours)."""
+    stack, _, rest = name.partition(".")
+    if stack in ("rnn", "rnn_reverse") and _LAYER.match(rest) and not rest.endswith("_reverse"):
+        return rest + ("_reverse" if stack == "rnn_reverse" else "")
+    return name if name in ("embedding.weight", "head.weight", "head.bias") else None
+
+
+def _refuse_overwrite(out, force):
+    if Path(out).exists() and not force:
+        raise CharlmError(f"{out} already exists; pass --force to replace it")
+
+
+def export(ck, out, force=False):
+    """Write ck's weights and metadata to out (.safetensors), atomically."""
+    st = _safetensors()
+    _refuse_overwrite(out, force)
+    tensors = {torch_name(k): np.ascontiguousarray(v) for k, v in ck.params.items()}
+    metadata = {
+        "format": FORMAT,
+        "vocab": json.dumps(ck.vocab.codes.tolist()),
+        "byte_level": json.dumps(ck.vocab.byte_level),
+        "config": json.dumps(config.to_dict(ck.config)),
+    }
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        st.numpy.save_file(tensors, str(tmp), metadata=metadata)
+        os.replace(tmp, out)
+    except OSError as e:
+        raise CharlmError(f"cannot write {out} ({e.strerror or e})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return tensors
+
+
+def read(path):
+    """(tensors under charlm's names, metadata) of a .safetensors file, checked."""
+    st = _safetensors()
+    try:
+        with st.safe_open(str(path), "np") as f:
+            metadata = f.metadata() or {}
+            raw = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    except FileNotFoundError:
+        raise CharlmError(f"{path}: file not found") from None
+    except Exception as e:  # safetensors raises its own error types for a damaged file
+        reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise CharlmError(f"{path}: not a readable .safetensors file ({reason})") from None
+    tensors, unknown = {}, []
+    for name, a in raw.items():
+        mine = charlm_name(name)
+        if mine is None:
+            unknown.append(name)
+        tensors[mine] = a
+    if unknown:
+        raise CharlmError(
+            f"{path}: tensors {', '.join(sorted(unknown)[:4])} are not part of a charlm model "
+            f"(expected embedding.weight, rnn.*, rnn_reverse.*, head.weight, head.bias)"
+        )
+    return tensors, metadata
+
+
+def infer_model(tensors, where):
+    """The `model` section a set of charlm-named tensors implies (for files made in torch)."""
+    try:
+        H = tensors["weight_hh_l0"].shape[1]
+        gates = tensors["weight_hh_l0"].shape[0] // H
+        layers = sum(1 for k in tensors if _LAYER.match(k) and k.startswith("weight_ih_l")
+                     and not k.endswith("_reverse"))  # fmt: skip
+    except (KeyError, IndexError, ZeroDivisionError):
+        raise CharlmError(f"{where}: no rnn.weight_hh_l0 of shape (G*H, H)") from None
+    if gates not in GATES:
+        raise CharlmError(f"{where}: rnn.weight_hh_l0 has {gates}*H rows; a cell has 1, 3 or 4")
+    emb = tensors.get("embedding.weight")
+    return {
+        "type": GATES[gates],
+        "hidden_size": H,
+        "num_layers": layers,
+        "bidirectional": "weight_hh_l0_reverse" in tensors,
+        "embedding_size": None if emb is None else int(emb.shape[1]),
+    }
+
+
+def to_checkpoint(path):
+    """A fresh-run Checkpoint (step 0, zero optimiser state) holding the file's weights."""
+    tensors, meta = read(path)
+    try:
+        codes = np.array(json.loads(meta["vocab"]), dtype=np.int64)
+        byte_level = json.loads(meta.get("byte_level", "false")) is True
+    except KeyError:
+        raise CharlmError(
+            f"{path}: no 'vocab' metadata; charlm needs the characters: save with "
+            f"metadata={{'vocab': json.dumps([ord(c) for c in chars])}}"
+        ) from None
+    except (ValueError, TypeError, OverflowError):
+        raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers") from None
+    top = 256 if byte_level else 0x110000
+    if (
+        codes.ndim != 1
+        or not len(codes)
+        or (np.diff(codes) <= 0).any()
+        or codes.min() < 0
+        or (codes.max() >= top)
+    ):
+        raise CharlmError(f"{path}: the 'vocab' metadata must be ascending code points")
+    vocab = Vocab(codes.astype(np.uint32), byte_level)
+    if "config" in meta:
+        try:
+            raw = json.loads(meta["config"])
+        except json.JSONDecodeError as e:
+            raise CharlmError(f"{path}: the 'config' metadata is not JSON ({e.msg})") from None
+        cfg = config.from_dict(raw, f"{path} (its config)")
+    else:
+        dtype = str(tensors["head.weight"].dtype) if "head.weight" in tensors else "float32"
+        raw = {"model": infer_model(tensors, path), "train": {"dtype": dtype}}
+        cfg = config.from_dict(raw, f"{path} (its tensors)")
+    spec = ModelSpec.from_config(cfg.model, len(vocab))
+    dtype = np.dtype(cfg.train.dtype)
+    want = param_shapes(spec)
+    for name, shape in want.items():
+        a = tensors.get(name)
+        if a is None or a.shape != shape or a.dtype.kind != "f":
+            got = "missing" if a is None else f"{a.dtype} {a.shape}"
+            raise CharlmError(
+                f"{path}: {torch_name(name)} is {got}; a {spec.describe()} with hidden "
+                f"{spec.hidden_size} and {len(vocab)} symbols needs a float array {shape}"
+            )
+        if not np.isfinite(a).all():
+            raise CharlmError(f"{path}: {torch_name(name)} holds NaN or infinite values")
+    extra = sorted(set(tensors) - set(want))
+    if extra:
+        names = ", ".join(torch_name(k) for k in extra[:4])
+        raise CharlmError(f"{path}: {names} not part of a {spec.describe()}")
+    ck = train.new_run(cfg, vocab)
+    ck.params = {k: tensors[k].astype(dtype) for k in want}
+    ck.optim = train.make_optimizer(cfg).init(ck.params).state
+    return ck
+
+
+def import_(path, out, force=False):
+    """Write the file's model as a charlm checkpoint at out; returns the Checkpoint."""
+    _refuse_overwrite(out, force)
+    ck = to_checkpoint(path)
+    checkpoint.save(out, ck)
+    return ck
