@@ -98,12 +98,8 @@ def read(path):
     except Exception as e:  # safetensors raises its own error types for a damaged file
         reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         raise CharlmError(f"{path}: not a readable .safetensors file ({reason})") from None
-    tensors, unknown = {}, []
-    for name, a in raw.items():
-        mine = charlm_name(name)
-        if mine is None:
-            unknown.append(name)
-        tensors[mine] = a
+    tensors = {charlm_name(k): a for k, a in raw.items() if charlm_name(k)}
+    unknown = [k for k in raw if not charlm_name(k)]
     if unknown:
         raise CharlmError(
             f"{path}: tensors {', '.join(sorted(unknown)[:4])} are not part of a charlm model "
