@@ -31,16 +31,22 @@ def test_kill_9_at_random_moments_never_breaks_the_latest_checkpoint(tmp_path, m
     write_corpus(tmp_path / "corpus.txt", 3000)
     latest = tmp_path / "checkpoints" / "lstm" / "latest.npz"
     rng = random.Random(20261124)
-    steps = []
+    steps, first_save = [], None
     for _ in range(KILLS):
         resume = ["--resume"] if latest.exists() else []
         proc = charlm(*resume, "--corpus", "corpus.txt", "--steps", "100000", *SMALL)
-        # die anywhere from start-up (imports, loading) to well into training
-        time.sleep(rng.uniform(0.3, 2.5))
+        start = time.monotonic()
+        if first_save is None:  # how long start-up takes here sets the time scale
+            while not latest.exists() and time.monotonic() - start < 60:
+                time.sleep(0.01)
+            first_save = time.monotonic() - start
+            time.sleep(rng.uniform(0, 1) * first_save)
+        else:  # die anywhere from start-up (imports, loading) to well into training
+            time.sleep(rng.uniform(0.5, 3.0) * first_save)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert proc.returncode == -signal.SIGKILL
-        # a kill mid-save (5 of the 24 here) leaves a temporary file beside latest.npz
+        # a kill mid-save (5 to 9 of the 24 on a 2-core machine) leaves a temporary file beside it
         if latest.exists():
             ck = checkpoint.load(latest)  # never half-written
             steps.append(ck.step)
