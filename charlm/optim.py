@@ -1,6 +1,6 @@
 """Optimisers and gradient clipping over flat dicts of arrays (params and grads share keys).
 
-Adagrad (min-char-rnn's form, the default), per parameter p with gradient g:
+Adagrad (min-char-rnn's form), per parameter p with gradient g:
     mem += g * g
     p   -= lr * g / sqrt(mem + eps)
 SGD with momentum (PyTorch's form: no dampening):
