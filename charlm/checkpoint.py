@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from charlm import config as config_mod
-from charlm.data import UNICODE, Vocab
+from charlm.data import Vocab, valid_codes
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
 from charlm.optim import SLOTS
@@ -74,17 +74,24 @@ def save(path, ck):
         "elapsed": np.float64(ck.elapsed),
     }
     arrays.update({f"meta/{k}": np.asarray(v) for k, v in meta.items()})
+    atomic_write(path, lambda f: np.savez(f, **arrays), "checkpoint")
+
+
+def atomic_write(path, write, what):
+    """Call write(f) on a temporary file beside path, fsync it and rename it over path: at any
+    moment path holds either its old content or the whole new one. what names it in errors."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
         raise CharlmError(
-            f"cannot write checkpoint {path} ({e.strerror or e}); "
-            f"the previous checkpoint there, if any, is unchanged"
+            f"cannot write {what} {path} ({e.strerror or e}); "
+            f"the previous {what} there, if any, is unchanged"
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
@@ -210,13 +217,7 @@ def _unpack(path, arrays):
         raise CharlmError(f"{path}: corrupted metadata ({e.msg})") from None
     cfg = config_mod.from_dict(raw, f"{path} (its config)")
     codes, byte_level = np.atleast_1d(meta("vocab", "u")), bool(meta("byte_level", "b"))
-    top = 256 if byte_level else UNICODE
-    if (
-        codes.ndim != 1
-        or not len(codes)
-        or (np.diff(codes.astype(np.int64)) <= 0).any()
-        or (codes.max() >= top)
-    ):
+    if not valid_codes(codes, byte_level):
         raise CharlmError(f"{path}: corrupted vocabulary (meta/vocab); not a usable checkpoint")
     vocab = Vocab(codes.astype(np.uint32), byte_level)
     spec = ModelSpec.from_config(cfg.model, len(vocab))

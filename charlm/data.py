@@ -22,6 +22,20 @@ BLOCK = 1 << 22  # bytes read at a time
 UNICODE = 0x110000  # code points
 
 
+def valid_codes(codes, byte_level):
+    """Whether codes (an integer array, e.g. read from a file) can be a vocabulary: one
+    dimension, not empty, strictly ascending, within Unicode (or bytes)."""
+    codes = np.asarray(codes)
+    return bool(
+        codes.ndim == 1
+        and len(codes)
+        and codes.dtype.kind in "iu"
+        and codes.min() >= 0
+        and codes.max() < (256 if byte_level else UNICODE)
+        and (np.diff(codes.astype(np.int64)) > 0).all()
+    )
+
+
 @dataclass(frozen=True)
 class Vocab:
     """The sorted symbols of a corpus: Unicode code points, or byte values (byte_level)."""

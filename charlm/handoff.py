@@ -15,14 +15,13 @@ safetensors is an optional dependency: pip install "charlm[export]".
 """
 
 import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from charlm import checkpoint, config, train
-from charlm.data import Vocab
+from charlm.data import Vocab, valid_codes
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
 
@@ -74,15 +73,8 @@ def export(ck, out, force=False):
         "byte_level": json.dumps(ck.vocab.byte_level),
         "config": json.dumps(config.to_dict(ck.config)),
     }
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        st.numpy.save_file(tensors, str(tmp), metadata=metadata)
-        os.replace(tmp, out)
-    except OSError as e:
-        raise CharlmError(f"cannot write {out} ({e.strerror or e})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    data = st.numpy.save(tensors, metadata=metadata)
+    checkpoint.atomic_write(out, lambda f: f.write(data), "file")
     return tensors
 
 
@@ -142,14 +134,7 @@ def to_checkpoint(path):
         ) from None
     except (ValueError, TypeError, OverflowError):
         raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers") from None
-    top = 256 if byte_level else 0x110000
-    if (
-        codes.ndim != 1
-        or not len(codes)
-        or (np.diff(codes) <= 0).any()
-        or codes.min() < 0
-        or (codes.max() >= top)
-    ):
+    if not valid_codes(codes, byte_level):
         raise CharlmError(f"{path}: the 'vocab' metadata must be ascending code points")
     vocab = Vocab(codes.astype(np.uint32), byte_level)
     if "config" in meta:

@@ -67,3 +67,14 @@ def small_config(tmp_path, *overrides, corpus=None):
         "output.run=test",
     ]
     return config.load(None, base + list(overrides))
+
+
+def write_npz(path, arrays):
+    """Arrays as an .npz, without charlm's checks (to make damaged checkpoints)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def arrays_of(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}

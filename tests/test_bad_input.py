@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from charlm.cli import app
-from tests.helpers import write_corpus
+from tests.helpers import arrays_of, write_corpus, write_npz
 
 runner = CliRunner()
 SMALL = ["--set", "model.hidden_size=8", "--set", "model.num_layers=1",
@@ -35,8 +35,7 @@ def snapshot(root):
 
 def npz_with(path, **changes):
     """The arrays of checkpoint `path` with some replaced (None: removed), as a new .npz."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = arrays_of(path)
     for k, v in changes.items():
         k = k.replace("__", "/").replace("_dot_", ".")
         if v is None:
@@ -44,11 +43,6 @@ def npz_with(path, **changes):
         else:
             arrays[k] = v
     return arrays
-
-
-def write_npz(path, arrays):
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
 
 
 def pickled(path):

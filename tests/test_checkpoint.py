@@ -8,7 +8,7 @@ import pytest
 
 from charlm import checkpoint, train
 from charlm.errors import CharlmError
-from tests.helpers import small_config
+from tests.helpers import arrays_of, small_config, write_npz
 
 
 @pytest.fixture
@@ -55,16 +55,6 @@ def test_a_failed_write_leaves_the_previous_checkpoint_whole(tmp_path, ck, monke
         checkpoint.save(path, ck)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["corpus.txt", "latest.npz"]
-
-
-def write_npz(path, arrays, allow_pickle=True):
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def arrays_of(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
 
 
 def test_refusals_name_the_problem(tmp_path, ck):
