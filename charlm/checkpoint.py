@@ -77,6 +77,12 @@ def save(path, ck):
     atomic_write(path, lambda f: np.savez(f, **arrays), "checkpoint")
 
 
+def refuse_overwrite(path, force):
+    """A file the user has is replaced only when they say so."""
+    if Path(path).exists() and not force:
+        raise CharlmError(f"{path} already exists; pass --force to replace it")
+
+
 def atomic_write(path, write, what):
     """Call write(f) on a temporary file beside path, fsync it and rename it over path: at any
     moment path holds either its old content or the whole new one. what names it in errors."""

@@ -14,9 +14,11 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from charlm import __version__, checkpoint, data, handoff
+from charlm import __version__, checkpoint, data, handoff, show, synthetic
 from charlm import config as config_mod
 from charlm import gradcheck as gc
+from charlm import gradflow as flow_mod
+from charlm import saliency as saliency_mod
 from charlm import sample as sampling
 from charlm import train as training
 from charlm.display import TrainDisplay
@@ -466,6 +468,193 @@ def import_(
         f"charlm train --resume {out} starts at step 0 with a fresh {ck.config.train.optimizer} "
         f"state (the file holds weights only)"
     )
+
+
+def _read_text(text, file):
+    """The text of a TEXT argument or a --file (UTF-8), not both."""
+    if text is not None and file is not None:
+        raise CharlmError("give the text as an argument or with --file, not both")
+    if file is None:
+        return text
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CharlmError(f"{file}: not UTF-8 at byte offset {e.start}") from None
+    except OSError as e:
+        raise CharlmError(f"cannot read {file}: {e.strerror or e}") from None
+
+
+def _encode(vocab, text, skip_unknown, where):
+    try:
+        return vocab.encode(text, skip_unknown)
+    except CharlmError as e:
+        raise CharlmError(f"{where}: {e}; pass --skip-unknown to drop them") from None
+
+
+TextArg = Annotated[
+    str | None, typer.Argument(metavar="[TEXT]", help="The text to read (or use --file).")
+]
+FileOpt = Annotated[Path | None, typer.Option("--file", help="Read the text from this file.")]
+SkipOpt = Annotated[
+    bool, typer.Option("--skip-unknown", help="Drop characters the model does not know.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")]
+
+
+@app.command()
+def gradflow(
+    text: TextArg = None,
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="A .npz or run folder; repeat it to compare models."),
+    ] = None,
+    cell_types: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="Fresh models of these cells (default without --checkpoint: all three)."
+        ),
+    ] = None,
+    hidden: Annotated[int, typer.Option(help="Hidden size of the fresh models.")] = 64,
+    length: Annotated[int, typer.Option(help="Steps T: reads the first T+1 characters.")] = 100,
+    scale_hh: Annotated[
+        float, typer.Option(help="Multiply the fresh models' recurrent weights by this.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the fresh models' weights.")] = 0,
+    file: FileOpt = None,
+    every: Annotated[bool, typer.Option("--all", help="Every step in the table.")] = False,
+    png: Annotated[Path | None, typer.Option(help="Also draw the plot to this PNG file.")] = None,
+    as_json: JsonOpt = False,
+    skip_unknown: SkipOpt = False,
+):
+    """Gradient flow through time: ||dL_T/dh_t|| of the last prediction at every step t."""
+    with user_errors():
+        window = _read_text(text, file)
+        window = flow_mod.TEXT if window is None else window
+        if length < 1:
+            raise CharlmError(f"--length {length}: must be 1 or more")
+        if hidden < 1:
+            raise CharlmError(f"--hidden {hidden}: must be 1 or more")
+        types = _split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else ()
+        if not checkpoints and not types:
+            types = config_mod.CELL_TYPES
+        models = []
+        for path in checkpoints or []:
+            ck = checkpoint.load(path)
+            ids = _encode(ck.vocab, window, skip_unknown, "the text")
+            models.append((ck.params, ck.spec, ids, f"{path} ({ck.spec.describe()})"))
+        vocab = flow_mod.text_vocab(window)
+        for cell in types:
+            params, spec = flow_mod.fresh(cell, hidden, len(vocab), seed, scale_hh)
+            models.append((params, spec, vocab.encode(window), f"fresh {cell} {hidden}"))
+        flows = []
+        for params, spec, ids, name in models:
+            if len(ids) < length + 1:
+                raise CharlmError(
+                    f"--length {length} needs {length + 1} characters and the text has "
+                    f"{len(ids)}; give a longer text or a smaller --length"
+                )
+            flows.append(flow_mod.flow(params, spec, ids[: length + 1], name))
+        if png is not None:
+            show.flow_png(flows, png)
+    if as_json:
+        models_json = [f.to_dict() for f in flows]
+        typer.echo(json.dumps({"length": length, "models": models_json}))
+        return
+    for table in show.flow_tables(flows, every):
+        console.print(table)
+    console.print(show.flow_chart(flows))
+    if png is not None:
+        console.print(f"wrote {png}")
+
+
+@app.command()
+def saliency(
+    text: TextArg = None,
+    checkpoint_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A .npz file or a run folder. Default: the newest checkpoint under checkpoints/.",
+        ),
+    ] = None,
+    file: FileOpt = None,
+    at: Annotated[
+        int | None,
+        typer.Option(
+            help="Explain character N of the text (0 = the first). Default: the one after the "
+            "text (a bidirectional model: the middle one)."
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Explain this character's loss instead.")
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")
+    ] = None,
+    as_json: JsonOpt = False,
+    skip_unknown: SkipOpt = False,
+):
+    """Which input characters a prediction depended on: ||dL/dv_t|| for each character t."""
+    with user_errors():
+        content = _read_text(text, file)
+        if not content:
+            raise CharlmError('give the text to explain, e.g. charlm saliency "To be, or not to b"')
+        ck = _load_checkpoint(checkpoint_path)
+        ids = _encode(ck.vocab, content, skip_unknown, "the text")
+        target_id = None
+        if target is not None:
+            found = _encode(ck.vocab, target, False, "--target")
+            if len(found) != 1:
+                raise CharlmError(f"--target {target!r}: must be a single character")
+            target_id = int(found[0])
+        sal = saliency_mod.saliency(ck.params, ck.spec, ck.vocab, ids, at, target_id)
+        if html_path is not None:
+            page = show.saliency_html(sal).encode("utf-8")
+            checkpoint.atomic_write(html_path, lambda f: f.write(page), "HTML page")
+    if as_json:
+        typer.echo(json.dumps(sal.to_dict()))
+        return
+    console.print(show.saliency_text(sal))
+    console.print(show.saliency_summary(sal))
+    if html_path is not None:
+        console.print(f"wrote {html_path}")
+
+
+corpus_app = typer.Typer(
+    no_args_is_help=True, help="Synthetic corpora that test memory over a set distance."
+)
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("make")
+def corpus_make(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="recall or brackets.")],
+    size: Annotated[int, typer.Option(help="About this many characters (whole lines).")] = 10**6,
+    gap: Annotated[int, typer.Option(help="recall: filler letters between key and recall.")] = 20,
+    keys: Annotated[int, typer.Option(help="recall: how many different keys (A, B, ...).")] = 8,
+    depth: Annotated[int, typer.Option(help="brackets: the deepest nesting of each line.")] = 8,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same text.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: corpora/KIND-GAP-or-DEPTH.txt).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a different file there.")] = False,
+):
+    """Write a synthetic corpus: recall (a key, GAP filler letters, the key again) or
+    brackets (balanced nesting, DEPTH deep)."""
+    with user_errors():
+        body = synthetic.make(kind, size, seed, gap=gap, depth=depth, keys=keys)
+        path = out or Path("corpora") / synthetic.default_name(kind, gap, depth)
+        data_bytes = body.encode("utf-8")
+        same = path.is_file() and path.read_bytes() == data_bytes
+        if not same:
+            checkpoint.refuse_overwrite(path, force)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            checkpoint.atomic_write(path, lambda f: f.write(data_bytes), "corpus")
+    lines = body.count("\n")
+    what = f"{len(body):,} characters in {lines:,} lines (seed {seed})"
+    first = body.split("\n", 1)[0]
+    console.print(f"{'unchanged' if same else 'wrote'} {path}: {what}; the first line: {first}")
+    console.print(f"train on it: charlm train --corpus {path}")
 
 
 def main():

@@ -16,7 +16,6 @@ safetensors is an optional dependency: pip install "charlm[export]".
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 
@@ -57,15 +56,10 @@ def charlm_name(name):
     return name if name in ("embedding.weight", "head.weight", "head.bias") else None
 
 
-def _refuse_overwrite(out, force):
-    if Path(out).exists() and not force:
-        raise CharlmError(f"{out} already exists; pass --force to replace it")
-
-
 def export(ck, out, force=False):
     """Write ck's weights and metadata to out (.safetensors), atomically."""
     st = _safetensors()
-    _refuse_overwrite(out, force)
+    checkpoint.refuse_overwrite(out, force)
     tensors = {torch_name(k): np.ascontiguousarray(v) for k, v in ck.params.items()}
     metadata = {
         "format": FORMAT,
@@ -172,7 +166,7 @@ def to_checkpoint(path):
 
 def import_(path, out, force=False):
     """Write the file's model as a charlm checkpoint at out; returns the Checkpoint."""
-    _refuse_overwrite(out, force)
+    checkpoint.refuse_overwrite(out, force)
     ck = to_checkpoint(path)
     checkpoint.save(out, ck)
     return ck

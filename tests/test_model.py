@@ -32,8 +32,8 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
     """A backward that is off in one gate must fail the check: the check can fail."""
     real = lstm.backward
 
-    def broken(p, cache, dout, dstateT):
-        dx, dstate0, grads = real(p, cache, dout, dstateT)
+    def broken(p, cache, dout, dstateT, dh_seen=None):
+        dx, dstate0, grads = real(p, cache, dout, dstateT, dh_seen)
         H = p["weight_hh"].shape[1]
         grads["weight_hh"][2 * H : 3 * H] *= 1.001  # 0.1% off in the g gate only
         return dx, dstate0, grads

@@ -62,9 +62,11 @@ def forward(p, x, state0):
     return h[1:], (h[T].copy(),), Cache(x, h, gates, v_n)
 
 
-def backward(p, cache, dout, dstateT):
+def backward(p, cache, dout, dstateT, dh_seen=None):
     """Gradients of the window. dout (T, B, H), dstateT (dh_T,).
 
+    dh_seen: None, or a (T, B, H) array that receives dh_t, all the gradient reaching h_t at each
+    step (charlm gradflow reads it).
     Returns (dx (T, B, D) or None for ids, (dh_0,), grads with the keys of p).
     """
     x, h, gates, v_n = cache
@@ -77,6 +79,8 @@ def backward(p, cache, dout, dstateT):
         r, z, n = gates[t][:, :H], gates[t][:, H : 2 * H], gates[t][:, 2 * H :]
         dr, dz, dn = du[t][:, :H], du[t][:, H : 2 * H], du[t][:, 2 * H :]
         dh += dout[t]
+        if dh_seen is not None:
+            dh_seen[t] = dh
         np.multiply(dh * (1.0 - z), 1.0 - n * n, out=dn)
         np.multiply(dh * (h[t] - n), z * (1.0 - z), out=dz)
         np.multiply(dn * v_n[t], r * (1.0 - r), out=dr)

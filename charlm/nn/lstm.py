@@ -65,9 +65,11 @@ def forward(p, x, state0):
     return h[1:], (h[T].copy(), c[T].copy()), Cache(x, h, c, gates, tanh_c)
 
 
-def backward(p, cache, dout, dstateT):
+def backward(p, cache, dout, dstateT, dh_seen=None):
     """Gradients of the window. dout (T, B, H), dstateT (dh_T, dc_T).
 
+    dh_seen: None, or a (T, B, H) array that receives dh_t, all the gradient reaching h_t at each
+    step (charlm gradflow reads it).
     Returns (dx (T, B, D) or None for ids, (dh_0, dc_0), grads with the keys of p).
     """
     x, h, c, gates, tanh_c = cache
@@ -79,6 +81,8 @@ def backward(p, cache, dout, dstateT):
         i, f, g, o = (gates[t][:, k * H : (k + 1) * H] for k in range(4))
         di, df, dg, do = (da[t][:, k * H : (k + 1) * H] for k in range(4))
         dh += dout[t]
+        if dh_seen is not None:
+            dh_seen[t] = dh
         dc += dh * o * (1.0 - tanh_c[t] ** 2)
         np.multiply(dh * tanh_c[t], o * (1.0 - o), out=do)
         np.multiply(dc * g, i * (1.0 - i), out=di)

@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charlm.nn import gru, head, lstm, rnn
+from charlm.nn.common import is_ids
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
 LAYER_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -149,7 +150,7 @@ def _stack_forward(params, spec, suffix, inp, state0, rng):
     return inp, stateT, caches
 
 
-def _stack_backward(params, spec, suffix, caches, dtop, dstateT):
+def _stack_backward(params, spec, suffix, caches, dtop, dstateT, dh_seen=None):
     cell = CELLS[spec.cell]
     grads, dstate0 = {}, [None] * spec.num_layers
     dout = dtop
@@ -157,9 +158,12 @@ def _stack_backward(params, spec, suffix, caches, dtop, dstateT):
         cache, mask = caches[k]
         if mask is not None:
             dout = dout * mask
+        seen = None if dh_seen is None else np.empty_like(dout)
         dx, dstate0[k], g = cell.backward(
-            layer_params(params, k, suffix), cache, dout, [s[k] for s in dstateT]
+            layer_params(params, k, suffix), cache, dout, [s[k] for s in dstateT], seen
         )
+        if dh_seen is not None:
+            dh_seen[k] = seen
         grads.update({f"{key}_l{k}{suffix}": v for key, v in g.items()})
         dout = dx
     return dout, grads, tuple(np.stack(s) for s in zip(*dstate0, strict=True))
@@ -168,13 +172,15 @@ def _stack_backward(params, spec, suffix, caches, dtop, dstateT):
 def forward(params, spec, x, state0=None, rng=None):
     """Logits for a window of character ids.
 
-    x (T, B) ids; state0 from init_state or a previous window (unidirectional only; None: zeros);
+    x (T, B) ids, or (T, B, D) input vectors (one-hot rows, D = V, or embedding rows, D = E) when
+    the gradient with respect to the input is wanted (charlm saliency);
+    state0 from init_state or a previous window (unidirectional only; None: zeros);
     rng: a numpy Generator for dropout masks while training, None to evaluate.
     Returns (logits (T, B, V), stateT or None for bidirectional, cache).
     """
-    T, B = x.shape
+    T, B = x.shape[:2]
     dtype = params["head.weight"].dtype
-    inp = params["embedding.weight"][x] if spec.embedding_size else x
+    inp = params["embedding.weight"][x] if spec.embedding_size and is_ids(x) else x
     if not spec.bidirectional:
         if state0 is None:
             state0 = init_state(spec, B, dtype)
@@ -194,21 +200,26 @@ def forward(params, spec, x, state0=None, rng=None):
     return logits, stateT, Cache(x, inp, stacks, feat)
 
 
-def backward(params, spec, cache, dlogits, dstateT=None):
+def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
     """Gradients of everything from dlogits (T, B, V).
 
     dstateT: gradient reaching the final state (unidirectional; None: zero, as in training,
     where no gradient flows across windows).
+    seen: None, or a dict that receives what the gradient passes on its way (gradflow, saliency):
+        seen["input"]  (T, B, D) the gradient of the input vectors, None for ids
+        seen["h"]      per layer, forward stack then reverse stack: (T, B, H), dh_t at each step
     Returns (grads with the keys of params, dstate0 or None for bidirectional).
     """
     x, inp, stacks, feat = cache
-    T, B = x.shape
+    T, B = x.shape[:2]
+    L = spec.num_layers
+    dh_seen = None if seen is None else [None] * (L * len(spec.directions))
     dfeat, dW, db = head.linear_backward(feat, params["head.weight"], dlogits)
     grads = {"head.weight": dW, "head.bias": db}
     if not spec.bidirectional:
         if dstateT is None:
             dstateT = init_state(spec, B, dlogits.dtype)
-        dinp, g, dstate0 = _stack_backward(params, spec, "", stacks[0], dfeat, dstateT)
+        dinp, g, dstate0 = _stack_backward(params, spec, "", stacks[0], dfeat, dstateT, dh_seen)
         grads.update(g)
     else:
         zeros = init_state(spec, B, dlogits.dtype)
@@ -217,16 +228,26 @@ def backward(params, spec, cache, dlogits, dstateT=None):
         dtop_f[:-1] = dfeat[1:, :, :H]
         dtop_b = np.zeros((T, B, H), dtype=dlogits.dtype)
         dtop_b[1:] = dfeat[:-1, :, H:]
-        dinp_f, g_f, _ = _stack_backward(params, spec, "", stacks[0], dtop_f, zeros)
-        dinp_b, g_b, _ = _stack_backward(params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros)
+        seen_f = None if seen is None else dh_seen[:L]
+        seen_b = None if seen is None else [None] * L
+        dinp_f, g_f, _ = _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, seen_f)
+        dinp_b, g_b, _ = _stack_backward(
+            params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros, seen_b
+        )
+        if seen is not None:
+            dh_seen[:L] = seen_f
+            dh_seen[L:] = [d[::-1] for d in seen_b]  # back in reading order, t = 1 .. T
         grads.update(g_f)
         grads.update(g_b)
         dinp = None if dinp_f is None else dinp_f + dinp_b[::-1]
         dstate0 = None
-    if spec.embedding_size:
+    if seen is not None:
+        seen["input"], seen["h"] = dinp, dh_seen
+    if spec.embedding_size and is_ids(x):
         dE = np.zeros_like(params["embedding.weight"])
         np.add.at(dE, x.ravel(), dinp.reshape(T * B, -1))
         grads["embedding.weight"] = dE
+    grads.setdefault("embedding.weight", None)  # input vectors given: the table was not used
     return {name: grads[name] for name in params}, dstate0
 
 

@@ -45,9 +45,11 @@ def forward(p, x, state0):
     return h[1:], (h[T].copy(),), Cache(x, h)
 
 
-def backward(p, cache, dout, dstateT):
+def backward(p, cache, dout, dstateT, dh_seen=None):
     """Gradients of the window. dout (T, B, H), dstateT (dh_T,).
 
+    dh_seen: None, or a (T, B, H) array that receives dh_t, all the gradient reaching h_t at each
+    step (charlm gradflow reads it).
     Returns (dx (T, B, D) or None for ids, (dh_0,), grads with the keys of p).
     """
     x, h = cache
@@ -57,6 +59,8 @@ def backward(p, cache, dout, dstateT):
     dh = dstateT[0].copy()
     for t in reversed(range(T)):
         dh += dout[t]
+        if dh_seen is not None:
+            dh_seen[t] = dh
         np.multiply(dh, 1.0 - h[t + 1] ** 2, out=da[t])
         dh = da[t] @ W_hh
     H = h.shape[-1]

@@ -1,0 +1,112 @@
+"""Synthetic corpora that test memory over a controlled distance (charlm corpus make).
+
+recall, one record per line: a key, `gap` random filler letters, a colon, the key again.
+    Cxqzmbwoeua:C
+    Ahtrvkpqaaz:A
+The filler is unpredictable; the character after the colon is predictable only by a model that
+remembered the key across gap + 1 steps. Keys are the first `keys` capital letters, so guessing
+is right 1/keys of the time.
+
+brackets, one balanced string per line, nesting exactly `depth` deep at its deepest:
+    ([{}]<()>)
+Every closing bracket is determined by the unclosed opening bracket nearest to it; how far back
+that one is depends on what was nested in between.
+
+Both are seeded: the same arguments always give the same text.
+"""
+
+import numpy as np
+
+from charlm.errors import CharlmError
+
+KINDS = ("recall", "brackets")
+FILLER = "abcdefghijklmnopqrstuvwxyz"
+KEYS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MARK = ":"
+PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+
+
+def recall(size, gap, seed=0, keys=8):
+    """size // (gap + 4) records (at least one) of key, gap filler letters, ':', key, newline."""
+    if gap < 1:
+        raise CharlmError(f"--gap {gap}: must be 1 or more")
+    if not 2 <= keys <= len(KEYS):
+        raise CharlmError(f"--keys {keys}: must be from 2 to {len(KEYS)}")
+    rng = np.random.default_rng(seed)
+    n = max(1, size // (gap + 4))
+    key = rng.integers(0, keys, size=n)
+    filler = rng.integers(0, len(FILLER), size=(n, gap))
+    letters = np.array(list(FILLER))
+    return "".join(
+        f"{KEYS[k]}{''.join(letters[f])}{MARK}{KEYS[k]}\n" for k, f in zip(key, filler, strict=True)
+    )
+
+
+def recall_answers(text):
+    """(positions, keys): where in text each recalled key stands, and what it must be."""
+    positions, answers, start = [], [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        if len(body) >= 3 and body[-2] == MARK:
+            positions.append(start + len(body) - 1)
+            answers.append(body[0])
+        start += len(line)
+    return np.array(positions, dtype=np.int64), answers
+
+
+def brackets(size, depth, seed=0):
+    """Lines of balanced brackets of four kinds, each reaching exactly `depth` at its deepest,
+    until the text has at least `size` characters (at least one line).
+
+    A random walk on the nesting level: open (a random kind) or close with even odds, always open
+    at level 0 until the line has reached `depth`, never deeper than `depth`; the line ends when
+    it is back at level 0 after reaching `depth`."""
+    if depth < 1:
+        raise CharlmError(f"--depth {depth}: must be 1 or more")
+    rng = np.random.default_rng(seed)
+    opening = list(PAIRS)
+    lines, total = [], 0
+    while total < size or not lines:
+        line, stack, reached = [], [], False
+        while True:
+            level = len(stack)
+            if level == 0 and reached:
+                break
+            if level < depth and (level == 0 or rng.random() < 0.5):
+                stack.append(opening[rng.integers(len(opening))])
+                line.append(stack[-1])
+                reached = reached or len(stack) == depth
+            else:
+                line.append(PAIRS[stack.pop()])
+        lines.append("".join(line) + "\n")
+        total += len(lines[-1])
+    return "".join(lines)
+
+
+def bracket_depth(line):
+    """The deepest nesting of a line of brackets, or None if it is not balanced."""
+    closing = {v: k for k, v in PAIRS.items()}
+    stack, deepest = [], 0
+    for ch in line:
+        if ch in PAIRS:
+            stack.append(ch)
+            deepest = max(deepest, len(stack))
+        elif ch in closing and (not stack or stack.pop() != closing[ch]):
+            return None
+    return deepest if not stack else None
+
+
+def make(kind, size, seed=0, gap=20, depth=8, keys=8):
+    """The text of a synthetic corpus."""
+    if size < 1:
+        raise CharlmError(f"--size {size}: must be 1 or more")
+    if kind == "recall":
+        return recall(size, gap, seed, keys)
+    if kind == "brackets":
+        return brackets(size, depth, seed)
+    raise CharlmError(f"unknown synthetic corpus {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def default_name(kind, gap=20, depth=8):
+    """The file name `corpus make` writes under corpora/ unless told otherwise."""
+    return f"recall-gap{gap}.txt" if kind == "recall" else f"brackets-depth{depth}.txt"
