@@ -21,8 +21,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from charlm import config, synthetic, train
 from charlm.nn.model import CELLS, forward
 
@@ -96,7 +94,7 @@ def main():
     ap.add_argument("--gaps", default="5,10,20,50,100")
     ap.add_argument("--cells", default="rnn,lstm,gru")
     ap.add_argument("--budget", type=int, default=27_000, help="parameters per model")
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=0.005)
     ap.add_argument("--size", type=int, default=2_000_000, help="training corpus characters")
@@ -125,11 +123,12 @@ def main():
                 flush=True,
             )
     print()
-    print("| gap | " + " | ".join(f"{c} (H={hidden_for(c, args.budget, vocab_size)})" for c in cells) + " |")
+    sizes = [f"{c} (H={hidden_for(c, args.budget, vocab_size)})" for c in cells]
+    print("| gap | " + " | ".join(sizes) + " |")
     print("|---:|" + "---:|" * len(cells))
+    accuracy = {(r["cell"], r["gap"]): r["accuracy"] for r in results}
     for gap in gaps:
-        row = [f"{r['accuracy']:.1%}" for c in cells for r in results if (r["cell"], r["gap"]) == (c, gap)]
-        print(f"| {gap} | " + " | ".join(row) + " |")
+        print(f"| {gap} | " + " | ".join(f"{accuracy[c, gap]:.1%}" for c in cells) + " |")
     print(f"\nchance: {1 / KEYS:.1%}; {args.steps} steps of batch {args.batch}, Adam lr {args.lr}")
     Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
     print(f"wrote {args.json}")

@@ -562,7 +562,8 @@ def gradflow(
         return
     for table in show.flow_tables(flows, every):
         console.print(table)
-    console.print(show.flow_chart(flows))
+    label = max(len(f.name) for f in flows)
+    console.print(show.flow_chart(flows, width=max(16, min(100, console.width - label - 24))))
     if png is not None:
         console.print(f"wrote {png}")
 
