@@ -12,8 +12,9 @@ record and truncated backpropagation can reach from the recall back to its key.
     python benchmarks/memory_experiment.py                      # the README's table
     python benchmarks/memory_experiment.py --gaps 5,20 --steps 300 --cells lstm
 
-Prints a markdown table (accuracy per gap per cell) and writes the numbers to --json. The
-trained checkpoints stay in --out (default checkpoints/memory/<cell>-gap<gap>/), for gradflow.
+Prints a markdown table (accuracy per gap per cell) and writes the numbers as JSON to --json
+(default: checkpoints/memory/results.json). The trained checkpoints stay in --out (default
+checkpoints/memory/<cell>-gap<gap>/), for gradflow and saliency.
 """
 
 import argparse
@@ -100,7 +101,7 @@ def main():
     ap.add_argument("--size", type=int, default=2_000_000, help="training corpus characters")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="checkpoints/memory")
-    ap.add_argument("--json", default="memory_experiment.json")
+    ap.add_argument("--json", help="where to write the results (default: OUT/results.json)")
     args = ap.parse_args()
     gaps = [int(g) for g in args.gaps.split(",")]
     cells = args.cells.split(",")
@@ -130,8 +131,9 @@ def main():
     for gap in gaps:
         print(f"| {gap} | " + " | ".join(f"{accuracy[c, gap]:.1%}" for c in cells) + " |")
     print(f"\nchance: {1 / KEYS:.1%}; {args.steps} steps of batch {args.batch}, Adam lr {args.lr}")
-    Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
-    print(f"wrote {args.json}")
+    out = Path(args.json or Path(args.out) / "results.json")
+    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
