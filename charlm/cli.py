@@ -312,6 +312,16 @@ def _resumed(run_folder, config, sets):
     return ck, cfg, run_dir, (path, stamp)
 
 
+CheckpointOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint",
+        help="A .npz file or a run folder (its latest.npz). "
+        "Default: the newest checkpoint under checkpoints/.",
+    ),
+]
+
+
 def _load_checkpoint(path):
     if path is None:
         path = checkpoint.newest(config_mod.OutputConfig().dir)
@@ -320,14 +330,7 @@ def _load_checkpoint(path):
 
 @app.command()
 def sample(
-    checkpoint_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            help="A .npz file or a run folder (its latest.npz). "
-            "Default: the newest checkpoint under checkpoints/.",
-        ),
-    ] = None,
+    checkpoint_path: CheckpointOpt = None,
     prime: Annotated[
         str, typer.Option(help="Text to start from; with blanks for a bidirectional model.")
     ] = "",
@@ -396,13 +399,7 @@ def _knows(vocab, char):
 
 @app.command("eval")
 def eval_(
-    checkpoint_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            help="A .npz file or a run folder. Default: the newest checkpoint under checkpoints/.",
-        ),
-    ] = None,
+    checkpoint_path: CheckpointOpt = None,
     text: Annotated[
         Path | None, typer.Option(help="Evaluate on this file (default: the validation split).")
     ] = None,
@@ -571,13 +568,7 @@ def gradflow(
 @app.command()
 def saliency(
     text: TextArg = None,
-    checkpoint_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            help="A .npz file or a run folder. Default: the newest checkpoint under checkpoints/.",
-        ),
-    ] = None,
+    checkpoint_path: CheckpointOpt = None,
     file: FileOpt = None,
     at: Annotated[
         int | None,
