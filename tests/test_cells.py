@@ -107,3 +107,22 @@ def test_lstm_forget_gate_bias_init():
         assert np.all(p[f"bias_hh_l{k}"][4:8] == 0.0)
         assert np.all(np.abs(p[f"bias_ih_l{k}"][:4]) <= 0.5)  # the rest stays U(+-1/sqrt(H))
         assert np.ptp(p[f"bias_ih_l{k}"][:4]) > 0
+
+
+@pytest.mark.parametrize("vocab", [7, 600])
+def test_one_hot_weight_gradient_both_ways(vocab, monkeypatch):
+    """dW_ih for ids, by the one-hot GEMM (small vocabularies) and by the scatter-add (large),
+    equals the dense product dproj^T onehot(x) exactly enough."""
+    from charlm.nn import common
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, vocab, size=(6, 3))
+    x[0, 0] = x[1, 0]  # a repeated id must add up
+    dproj = rng.standard_normal((6, 3, 8))
+    weight = rng.standard_normal((8, vocab))
+    dense = dproj.reshape(-1, 8).T @ np.eye(vocab)[x.ravel()]
+    for limit in (10_000, 0):  # force the GEMM, then the scatter
+        monkeypatch.setattr(common, "ONE_HOT_GEMM_MAX", limit)
+        dw, dx = common.project_input_backward(weight, x, dproj)
+        assert dx is None and dw.shape == weight.shape
+        np.testing.assert_allclose(dw, dense, rtol=1e-12, atol=1e-12)

