@@ -213,7 +213,7 @@ def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
     x, inp, stacks, feat = cache
     T, B = x.shape[:2]
     L = spec.num_layers
-    dh_seen = None if seen is None else [None] * (L * len(spec.directions))
+    dh_seen = None if seen is None else [None] * L  # filled by _stack_backward, layer by layer
     dfeat, dW, db = head.linear_backward(feat, params["head.weight"], dlogits)
     grads = {"head.weight": dW, "head.bias": db}
     if not spec.bidirectional:
@@ -228,15 +228,13 @@ def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
         dtop_f[:-1] = dfeat[1:, :, :H]
         dtop_b = np.zeros((T, B, H), dtype=dlogits.dtype)
         dtop_b[1:] = dfeat[:-1, :, H:]
-        seen_f = None if seen is None else dh_seen[:L]
         seen_b = None if seen is None else [None] * L
-        dinp_f, g_f, _ = _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, seen_f)
+        dinp_f, g_f, _ = _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, dh_seen)
         dinp_b, g_b, _ = _stack_backward(
             params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros, seen_b
         )
         if seen is not None:
-            dh_seen[:L] = seen_f
-            dh_seen[L:] = [d[::-1] for d in seen_b]  # back in reading order, t = 1 .. T
+            dh_seen += [d[::-1] for d in seen_b]  # back in reading order, t = 1 .. T
         grads.update(g_f)
         grads.update(g_b)
         dinp = None if dinp_f is None else dinp_f + dinp_b[::-1]
