@@ -428,13 +428,16 @@ def eval_(
         )
 
 
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")]
+
+
 @app.command("export")
 def export_(
     checkpoint_path: Annotated[
         Path, typer.Argument(metavar="CHECKPOINT", help="A .npz file or a run folder.")
     ],
     out: Annotated[Path, typer.Argument(metavar="OUT", help="The .safetensors file to write.")],
-    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    force: ForceOpt = False,
 ):
     """Write a checkpoint's weights as .safetensors, under torch.nn's names (see README)."""
     with user_errors():
@@ -454,7 +457,7 @@ def import_(
         Path, typer.Argument(metavar="MODEL", help="A .safetensors file (charlm's layout).")
     ],
     out: Annotated[Path, typer.Argument(metavar="OUT", help="The .npz checkpoint to write.")],
-    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    force: ForceOpt = False,
 ):
     """Make a charlm checkpoint of a .safetensors model (from charlm export or torch)."""
     with user_errors():

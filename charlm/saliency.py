@@ -50,11 +50,13 @@ def input_vectors(params, spec, ids):
 
 def prediction_loss(params, spec, vectors, at, target):
     """(L, dL/dlogits, p at `at`, forward cache) of predicting target (an id) at position
-    `at` from input vectors (n, 1, D)."""
+    `at` from input vectors (n, 1, D); target None: the likeliest character there."""
     logits, _, cache = forward(params, spec, vectors)
     pos = at if spec.bidirectional else at - 1  # unidirectional logits_t predict x_{t+1}
     logp = head.log_softmax(logits[pos, 0])
     p = np.exp(logp)
+    if target is None:
+        target = int(np.argmax(p))
     dlogits = np.zeros_like(logits)
     dlogits[pos, 0] = p
     dlogits[pos, 0, target] -= 1.0
@@ -93,10 +95,9 @@ def saliency(params, spec, vocab, text_ids, at=None, target=None):
     vectors = input_vectors(p64, spec, read)
     if target is None and at < n:
         target = int(ids[at])
-    if target is None:  # after the text: explain the model's own first choice
-        _, _, p, _ = prediction_loss(p64, spec, vectors, at, 0)
-        target = int(np.argmax(p))
     grad, p = input_gradient(p64, spec, vectors, at, target)
+    if target is None:  # after the text: the model's own first choice was explained
+        target = int(np.argmax(p))
     scores = np.linalg.norm(grad, axis=-1)
     top = np.argsort(-p)[:5]
     return Saliency(

@@ -40,7 +40,7 @@ def _log_levels(flows):
     """log10 of every norm, and the shared range [lo, hi] of the finite ones."""
     with np.errstate(divide="ignore"):
         logs = [np.log10(f.norm) for f in flows]
-    finite = np.concatenate([x[np.isfinite(x)] for x in logs] or [np.zeros(1)])
+    finite = np.concatenate([x[np.isfinite(x)] for x in logs])
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     return logs, lo, max(hi, lo + 1e-9)
 
