@@ -24,13 +24,22 @@ Backpropagation through time, with dh_t all the gradient reaching h_t:
     dh_{t-1} = dout_{t-1} + dh_t * z_t + dv_t W_hh
     dW_ih = sum_t du_t^T x_t          db_ih = sum_t du_t
     dW_hh = sum_t dv_t^T h_{t-1}      db_hh = sum_t dv_t
+The factors after dh_t and dn_t need no recursion: backward computes them for all T steps at
+once, and the loop over t only carries dh.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from charlm.nn.common import project_input, project_input_backward, sigmoid
+from charlm.nn.common import (
+    project_input,
+    project_input_backward,
+    recurrent_weight,
+    sigmoid,
+    sigmoid_grad,
+    tanh_grad,
+)
 
 GATES = 3
 STATE_NAMES = ("h",)
@@ -40,26 +49,32 @@ class Cache(NamedTuple):
     x: np.ndarray  # (T, B, D) or (T, B) ids: the layer's input
     h: np.ndarray  # (T+1, B, H): h_0 .. h_T
     gates: np.ndarray  # (T, B, 3H): r, z, n after their nonlinearities
-    v_n: np.ndarray  # (T, B, H): h_{t-1} W_hn^T + b_hn, what the reset gate multiplied
+    v: np.ndarray  # (T, B, 3H): h_{t-1} W_hh^T + b_hh; its n part is what r multiplied
 
 
 def forward(p, x, state0):
     """Run the layer over a window. Returns (out (T, B, H), (h_T,), cache)."""
     (h0,) = state0
-    W_hh, b_hh = p["weight_hh"], p["bias_hh"]
     T, (B, H) = x.shape[0], h0.shape
+    W, b_hh = recurrent_weight(p["weight_hh"], T), p["bias_hh"]  # W_hh^T (H, 3H)
     gates = project_input(p["weight_ih"], p["bias_ih"], x)  # u: (T, B, 3H), one GEMM
     h = np.empty((T + 1, B, H), dtype=h0.dtype)
-    v_n = np.empty((T, B, H), dtype=h0.dtype)
+    v = np.empty_like(gates)
     h[0] = h0
+    step = np.empty((B, H), dtype=h0.dtype)
     for t in range(T):
-        u, v = gates[t], h[t] @ W_hh.T + b_hh  # v: all three hidden products in one GEMM
-        r, z, n = u[:, :H], u[:, H : 2 * H], u[:, 2 * H :]
-        v_n[t] = v[:, 2 * H :]
-        sigmoid(u[:, : 2 * H] + v[:, : 2 * H], out=u[:, : 2 * H])  # r, z
-        np.tanh(n + r * v_n[t], out=n)
-        h[t + 1] = (1.0 - z) * n + z * h[t]
-    return h[1:], (h[T].copy(),), Cache(x, h, gates, v_n)
+        np.matmul(h[t], W, out=v[t])  # all three hidden products in one GEMM
+        v[t] += b_hh
+        u = gates[t]
+        r, z, n, v_n = u[:, :H], u[:, H : 2 * H], u[:, 2 * H :], v[t][:, 2 * H :]
+        u[:, : 2 * H] += v[t][:, : 2 * H]
+        sigmoid(u[:, : 2 * H], out=u[:, : 2 * H])  # r, z
+        n += np.multiply(r, v_n, out=step)
+        np.tanh(n, out=n)
+        np.subtract(h[t], n, out=step)  # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
+        step *= z
+        np.add(n, step, out=h[t + 1])
+    return h[1:], (h[T].copy(),), Cache(x, h, gates, v)
 
 
 def backward(p, cache, dout, dstateT, dh_seen=None):
@@ -69,24 +84,32 @@ def backward(p, cache, dout, dstateT, dh_seen=None):
     step (charlm gradflow reads it).
     Returns (dx (T, B, D) or None for ids, (dh_0,), grads with the keys of p).
     """
-    x, h, gates, v_n = cache
+    x, h, gates, v = cache
     W_hh = p["weight_hh"]
     T, B, H = dout.shape
-    du = np.empty_like(gates)
+    r, z, n = (gates[..., k * H : (k + 1) * H] for k in range(3))  # each (T, B, H)
+    # du holds the factors of the docstring's du_t for every step; the loop multiplies them by
+    # dn_t (for r) and dh_t (for z, n) in place.
+    du, k = np.empty_like(gates), np.empty_like(dout)  # k: one factor at a time
+    np.multiply(v[..., 2 * H :], sigmoid_grad(r, out=k), out=du[..., :H])  # v_n * r(1-r)
+    np.subtract(h[:-1], n, out=du[..., H : 2 * H])
+    du[..., H : 2 * H] *= sigmoid_grad(z, out=k)  # (h_{t-1} - n) * z(1-z)
+    np.subtract(1, z, out=du[..., 2 * H :])
+    du[..., 2 * H :] *= tanh_grad(n, out=k)  # (1 - z) * (1 - n^2)
+    du_zn = du.reshape(T, B, 3, H)[:, :, 1:]  # (T, B, 2, H): z, n side by side
     dv = np.empty_like(gates)
     dh = dstateT[0].copy()
+    step = np.empty_like(dh)
     for t in reversed(range(T)):
-        r, z, n = gates[t][:, :H], gates[t][:, H : 2 * H], gates[t][:, 2 * H :]
-        dr, dz, dn = du[t][:, :H], du[t][:, H : 2 * H], du[t][:, 2 * H :]
         dh += dout[t]
         if dh_seen is not None:
             dh_seen[t] = dh
-        np.multiply(dh * (1.0 - z), 1.0 - n * n, out=dn)
-        np.multiply(dh * (h[t] - n), z * (1.0 - z), out=dz)
-        np.multiply(dn * v_n[t], r * (1.0 - r), out=dr)
+        du_zn[t] *= dh[:, None, :]  # dz_t, dn_t
+        du[t][:, :H] *= du[t][:, 2 * H :]  # dr_t = dn_t * v_n * r(1-r)
         dv[t][:, : 2 * H] = du[t][:, : 2 * H]
-        np.multiply(dn, r, out=dv[t][:, 2 * H :])
-        dh = dh * z + dv[t] @ W_hh
+        np.multiply(du[t][:, 2 * H :], r[t], out=dv[t][:, 2 * H :])
+        dh *= z[t]
+        dh += np.matmul(dv[t], W_hh, out=step)  # dh_{t-1}, before dout_{t-1} joins it
     dW_ih, dx = project_input_backward(p["weight_ih"], x, du)
     dv2 = dv.reshape(T * B, 3 * H)
     grads = {

@@ -7,7 +7,9 @@
     c_t = f_t * c_{t-1} + i_t * g_t                             the memory
     h_t = o_t * tanh(c_t)
 
-The four gates are one fused product: a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, (B, 4H).
+The four gates are one fused product: a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, (B, 4H),
+and one tanh call: sigma(a) = (1 + tanh(a/2)) / 2, so with s = 1/2 on the i, f, o columns and
+s = 1 on the g columns, every gate is s * tanh(s * a) + (1 - s).
 
 Shapes (T steps, B sequences, D input features, H hidden units):
     x          (T, B, D) floats, or (T, B) character ids for one-hot input (D = vocabulary)
@@ -17,18 +19,28 @@ Shapes (T steps, B sequences, D input features, H hidden units):
 
 Backpropagation through time, with dh_t and dc_t all the gradient reaching h_t and c_t:
     dc_t    += dh_t * o_t * (1 - tanh(c_t)^2)
-    do_t     = dh_t * tanh(c_t)    di_t = dc_t * g_t    dg_t = dc_t * i_t    df_t = dc_t * c_{t-1}
-    da_t     = [di_t * i_t(1-i_t), df_t * f_t(1-f_t), dg_t * (1-g_t^2), do_t * o_t(1-o_t)]
+    da_t     = [dc_t * g_t * i_t(1-i_t),          at the pre-activations of i,
+                dc_t * c_{t-1} * f_t(1-f_t),                                f,
+                dc_t * i_t * (1-g_t^2),                                     g,
+                dh_t * tanh(c_t) * o_t(1-o_t)]                              o
     dc_{t-1} = dc_t * f_t           (the memory's path: gradient scaled by f, not squashed)
     dh_{t-1} = dout_{t-1} + da_t W_hh
     dW_hh    = sum_t da_t^T h_{t-1}     dW_ih = sum_t da_t^T x_t     db_ih = db_hh = sum_t da_t
+The factors after dc_t and dh_t need no recursion: backward computes them for all T steps at
+once, and the loop over t only carries dh and dc.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from charlm.nn.common import project_input, project_input_backward, sigmoid
+from charlm.nn.common import (
+    project_input,
+    project_input_backward,
+    recurrent_weight,
+    sigmoid_grad,
+    tanh_grad,
+)
 
 GATES = 4
 STATE_NAMES = ("h", "c")
@@ -42,26 +54,38 @@ class Cache(NamedTuple):
     tanh_c: np.ndarray  # (T, B, H): tanh(c_1) .. tanh(c_T)
 
 
+def gate_scale(H, dtype):
+    """s (4H,): 1/2 on the sigmoid gates i, f, o and 1 on the tanh gate g."""
+    s = np.full(4 * H, 0.5, dtype=dtype)
+    s[2 * H : 3 * H] = 1.0
+    return s
+
+
 def forward(p, x, state0):
     """Run the layer over a window. Returns (out (T, B, H), (h_T, c_T), cache)."""
     h0, c0 = state0
-    W_hh = p["weight_hh"]
     T, (B, H) = x.shape[0], h0.shape
+    W = recurrent_weight(p["weight_hh"], T)  # W_hh^T (H, 4H)
+    s = gate_scale(H, h0.dtype)
+    shift = 1 - s
     gates = project_input(p["weight_ih"], p["bias_ih"] + p["bias_hh"], x)  # (T, B, 4H), one GEMM
     h = np.empty((T + 1, B, H), dtype=h0.dtype)
     c = np.empty_like(h)
     tanh_c = np.empty((T, B, H), dtype=h0.dtype)
     h[0], c[0] = h0, c0
+    hW, ig = np.empty((B, 4 * H), dtype=h0.dtype), np.empty((B, H), dtype=h0.dtype)
     for t in range(T):
         a = gates[t]
-        a += h[t] @ W_hh.T  # all four gates in one GEMM
-        sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])  # i, f
-        np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
-        sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])  # o
+        a += np.matmul(h[t], W, out=hW)  # all four gates in one GEMM
+        a *= s  # then i, f, o = sigma and g = tanh in one tanh call
+        np.tanh(a, out=a)
+        a *= s
+        a += shift
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        c[t + 1] = f * c[t] + i * g
+        np.multiply(f, c[t], out=c[t + 1])  # c_t = f * c_{t-1} + i * g
+        c[t + 1] += np.multiply(i, g, out=ig)
         np.tanh(c[t + 1], out=tanh_c[t])
-        h[t + 1] = o * tanh_c[t]
+        np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o * tanh(c_t)
     return h[1:], (h[T].copy(), c[T].copy()), Cache(x, h, c, gates, tanh_c)
 
 
@@ -75,21 +99,28 @@ def backward(p, cache, dout, dstateT, dh_seen=None):
     x, h, c, gates, tanh_c = cache
     W_hh = p["weight_hh"]
     T, B, H = dout.shape
-    da = np.empty_like(gates)
+    i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # each (T, B, H)
+    # da holds the factors of the docstring's da_t for every step; the loop multiplies them
+    # by dc_t (for i, f, g) and dh_t (for o) in place.
+    da, k = np.empty_like(gates), np.empty_like(tanh_c)  # k: one factor at a time
+    np.multiply(g, sigmoid_grad(i, out=k), out=da[..., :H])  # g_t * i_t(1-i_t)
+    np.multiply(c[:-1], sigmoid_grad(f, out=k), out=da[..., H : 2 * H])  # c_{t-1} * f_t(1-f_t)
+    np.multiply(i, tanh_grad(g, out=k), out=da[..., 2 * H : 3 * H])  # i_t * (1-g_t^2)
+    np.multiply(tanh_c, sigmoid_grad(o, out=k), out=da[..., 3 * H :])  # tanh(c_t) * o_t(1-o_t)
+    dc_dh = np.multiply(o, tanh_grad(tanh_c, out=k), out=k)  # o_t * (1 - tanh(c_t)^2)
+    da_ifg = da.reshape(T, B, 4, H)[:, :, :3]  # (T, B, 3, H): i, f, g side by side
+    da_o = da[..., 3 * H :]
     dh, dc = dstateT[0].copy(), dstateT[1].copy()
+    step = np.empty_like(dh)
     for t in reversed(range(T)):
-        i, f, g, o = (gates[t][:, k * H : (k + 1) * H] for k in range(4))
-        di, df, dg, do = (da[t][:, k * H : (k + 1) * H] for k in range(4))
         dh += dout[t]
         if dh_seen is not None:
             dh_seen[t] = dh
-        dc += dh * o * (1.0 - tanh_c[t] ** 2)
-        np.multiply(dh * tanh_c[t], o * (1.0 - o), out=do)
-        np.multiply(dc * g, i * (1.0 - i), out=di)
-        np.multiply(dc * c[t], f * (1.0 - f), out=df)
-        np.multiply(dc * i, 1.0 - g * g, out=dg)
-        dc *= f
-        dh = da[t] @ W_hh
+        dc += np.multiply(dh, dc_dh[t], out=step)
+        da_ifg[t] *= dc[:, None, :]
+        da_o[t] *= dh
+        dc *= f[t]
+        np.matmul(da[t], W_hh, out=dh)  # dh_{t-1}, before dout_{t-1} joins it
     da2 = da.reshape(T * B, 4 * H)
     dW_ih, dx = project_input_backward(p["weight_ih"], x, da)
     db = da2.sum(axis=0)

@@ -14,13 +14,14 @@ output at t (dout_t) and from step t+1 (or dh_T given for the final state):
     dh_{t-1}   = dout_{t-1} + da_t W_hh
     dW_hh      = sum_t da_t^T h_{t-1}         dW_ih = sum_t da_t^T x_t
     db_ih      = db_hh = sum_t da_t           dx_t  = da_t W_ih
+backward computes the factors (1 - h_t^2) for all T steps at once; the loop only carries dh.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from charlm.nn.common import project_input, project_input_backward
+from charlm.nn.common import project_input, project_input_backward, recurrent_weight, tanh_grad
 
 GATES = 1
 STATE_NAMES = ("h",)
@@ -34,13 +35,14 @@ class Cache(NamedTuple):
 def forward(p, x, state0):
     """Run the layer over a window. Returns (out (T, B, H), (h_T,), cache)."""
     (h0,) = state0
-    W_hh = p["weight_hh"]
     T, (B, H) = x.shape[0], h0.shape
+    W = recurrent_weight(p["weight_hh"], T)  # W_hh^T (H, H)
     a = project_input(p["weight_ih"], p["bias_ih"] + p["bias_hh"], x)  # (T, B, H), one GEMM
     h = np.empty((T + 1, B, H), dtype=h0.dtype)
     h[0] = h0
+    step = np.empty((B, H), dtype=h0.dtype)
     for t in range(T):
-        a[t] += h[t] @ W_hh.T
+        a[t] += np.matmul(h[t], W, out=step)
         np.tanh(a[t], out=h[t + 1])
     return h[1:], (h[T].copy(),), Cache(x, h)
 
@@ -55,14 +57,14 @@ def backward(p, cache, dout, dstateT, dh_seen=None):
     x, h = cache
     W_hh = p["weight_hh"]
     T = dout.shape[0]
-    da = np.empty_like(dout)
+    da = tanh_grad(h[1:], out=np.empty_like(dout))  # 1 - h_t^2; times dh_t in the loop
     dh = dstateT[0].copy()
     for t in reversed(range(T)):
         dh += dout[t]
         if dh_seen is not None:
             dh_seen[t] = dh
-        np.multiply(dh, 1.0 - h[t + 1] ** 2, out=da[t])
-        dh = da[t] @ W_hh
+        da[t] *= dh
+        np.matmul(da[t], W_hh, out=dh)  # dh_{t-1}, before dout_{t-1} joins it
     H = h.shape[-1]
     da2 = da.reshape(T * da.shape[1], H)
     dW_ih, dx = project_input_backward(p["weight_ih"], x, da)
