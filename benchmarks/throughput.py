@@ -76,7 +76,7 @@ def gemms(cell, hidden, layers, batch, seq_len, bi):
     for _ in range(2 if bi else 1):
         for k in range(layers):
             D = V if k == 0 else H
-            out.append((batch, H, G, 2 * seq_len))  # h W_hh^T forward, da W_hh backward (same flops)
+            out.append((batch, H, G, 2 * seq_len))  # h W_hh^T forward, da W_hh backward
             out.append((G, N, H, 1))  # dW_hh
             out.append((G, N, D, 1))  # dW_ih (the one-hot GEMM for k = 0)
             if k > 0:  # one-hot input is a gather forward and needs no dx
@@ -325,7 +325,8 @@ def main():
         )
     srates = [ours.ask("sample", "lstm-512", args.seconds) for _ in range(args.repeats)]
     sampling = {"charlm_chars_per_s": statistics.median(srates)}
-    line = f"sampling, lstm-512 one character at a time: charlm {sampling['charlm_chars_per_s']:,.0f}"
+    line = "sampling, lstm-512 one character at a time: "
+    line += f"charlm {sampling['charlm_chars_per_s']:,.0f}"
     if theirs:
         trates = [theirs.ask("sample", "lstm-512", args.seconds) for _ in range(args.repeats)]
         sampling["torch_chars_per_s"] = statistics.median(trates)
