@@ -230,8 +230,8 @@ def worker(side, threads, conn):
             }[key[0], side]
             steppers[key] = make(*SAMPLE) if what == "sample" else make(*CONFIGS[name])
         if what == "sample":
-            fn, n, start = steppers[key], 0, time.perf_counter()
-            fn(20)
+            fn, n = steppers[key], 0
+            fn(20)  # warm-up
             start = time.perf_counter()
             while (elapsed := time.perf_counter() - start) < seconds:
                 n += fn(50)
