@@ -1,12 +1,19 @@
 """A better model per CPU minute: validation loss against training time.
 
 Trains a config (default: the built-in defaults, which are configs/lstm.yaml) on a corpus for a
-wall-clock budget of training, through charlm's own training step, and every --every seconds
-of training prints the loss over the whole validation split (nats/char, state carried) and the
-training loss smoothed as `charlm train` shows it. Evaluation time is not counted as training.
+wall-clock budget of training, through charlm's own training step and learning-rate schedule,
+and every --every seconds of training prints the loss over the whole validation split
+(nats/char, state carried) and the training loss smoothed as `charlm train` shows it.
+Evaluation time is not counted as training. It stops at the budget or at the config's last
+step, whichever comes first.
+
+--torch trains the same model in torch.nn instead (one-hot input, unidirectional configs,
+the same initial weights, torch.optim.Adam/Adagrad/SGD with the same schedule, clipping,
+batches and evaluation), so the two curves can be compared on one machine.
 
     python benchmarks/quality.py --corpus ../shared/corpora/tinyshakespeare.txt --seconds 90
     python benchmarks/quality.py --corpus tinyshakespeare --seconds 600 --set model.hidden_size=384
+    python benchmarks/quality.py --corpus tinyshakespeare --seconds 90 --torch
 
 Run it with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` where those are set (see throughput.py).
 """
@@ -14,12 +21,103 @@ Run it with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` where those are set (
 import argparse
 import json
 import math
+import os
 import time
 
 import numpy as np
 
-from charlm import config, train
+from charlm import config, data, train
+from charlm.handoff import torch_name
 from charlm.nn.model import init_state
+from charlm.optim import learning_rate
+
+
+def charlm_side(cfg, corpus):
+    """(step(w, lr) -> loss, evaluate() -> val loss) for charlm's own engine."""
+    ck = train.new_run(cfg, corpus.vocab)
+    t, spec = cfg.train, ck.spec
+    opt = train.make_optimizer(cfg)
+    opt.state = ck.optim
+    dropout_rng = np.random.default_rng(t.seed) if spec.dropout > 0 else None
+    carry = [None]
+
+    def step(w, lr):
+        if w == 0 and not spec.bidirectional:
+            carry[0] = init_state(spec, t.batch_size, ck.params["head.weight"].dtype)
+        opt.lr = lr
+        loss, _, carry[0] = train.step(ck, corpus.batches.window(w), carry[0], opt, dropout_rng)
+        ck.step += 1
+        return loss
+
+    def evaluate():
+        return train.evaluate(ck.params, spec, corpus.val, t.batch_size, t.seq_len)[0]
+
+    return step, evaluate
+
+
+def torch_side(cfg, corpus):
+    """The same, for the equivalent torch.nn model."""
+    import torch
+
+    m, t = cfg.model, cfg.train
+    if m.bidirectional or m.embedding_size:
+        raise SystemExit("--torch covers unidirectional one-hot models")
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    V = len(corpus.vocab)
+    dtype = getattr(torch, t.dtype)
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[m.type]
+    rnn = module(V, m.hidden_size, m.num_layers, dropout=m.dropout).to(dtype)
+    head = torch.nn.Linear(m.hidden_size, V).to(dtype)
+    # the very weights charlm starts from (same seed), under the hand-off's torch names
+    net = torch.nn.ModuleDict({"rnn": rnn, "head": head})
+    start = train.new_run(cfg, corpus.vocab).params
+    net.load_state_dict({torch_name(k): torch.from_numpy(v) for k, v in start.items()})
+    params = list(net.parameters())
+    opt = {
+        "adam": lambda: torch.optim.Adam(params, t.lr, betas=(t.beta1, t.beta2), eps=t.eps),
+        "adagrad": lambda: torch.optim.Adagrad(params, t.lr, eps=t.eps),
+        "sgd": lambda: torch.optim.SGD(params, t.lr, momentum=t.momentum),
+    }[t.optimizer]()
+    carry = [None]
+
+    def detach(state):
+        return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+    def run(x, state):
+        x = torch.nn.functional.one_hot(torch.from_numpy(x), V).to(dtype)
+        out, state = rnn(x, state)
+        return torch.log_softmax(head(out), -1), state
+
+    def step(w, lr):
+        x, y = corpus.batches.window(w)
+        rnn.train()
+        logp, state = run(x, None if w == 0 else carry[0])
+        carry[0] = detach(state)
+        loss = torch.nn.functional.nll_loss(logp.reshape(-1, V), torch.from_numpy(y).reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        if t.clip == "norm":
+            torch.nn.utils.clip_grad_norm_(params, t.clip_value)
+        elif t.clip == "elementwise":
+            torch.nn.utils.clip_grad_value_(params, t.clip_value)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.step()
+        return loss.item()
+
+    @torch.no_grad()
+    def evaluate():
+        rnn.eval()
+        total, n, state = 0.0, 0, None
+        for x, y in data.eval_windows(corpus.val, t.batch_size, t.seq_len):
+            if state is not None and x.shape[1] == 1:  # the leftover continues the last stream
+                state = tuple(s[:, -1:] for s in state) if m.type == "lstm" else state[:, -1:]
+            logp, state = run(x, state)
+            total -= float(logp.gather(-1, torch.from_numpy(y)[..., None]).sum(dtype=torch.float64))
+            n += y.size
+        return total / n
+
+    return step, evaluate
 
 
 def main():
@@ -29,41 +127,40 @@ def main():
     ap.add_argument("--seconds", type=float, default=90.0, help="training time to spend")
     ap.add_argument("--every", type=float, default=15.0, help="seconds between evaluations")
     ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
+    ap.add_argument("--torch", action="store_true", help="train the torch.nn equivalent")
     ap.add_argument("--json", help="also write the curve here")
     args = ap.parse_args()
     sets = [f"data.corpus={args.corpus}", "data.val_fraction=0.1", *args.sets]
     cfg = config.load(args.config, sets)
     corpus = train.load_corpus(cfg)
-    ck = train.new_run(cfg, corpus.vocab)
-    t, spec, batches = cfg.train, ck.spec, corpus.batches
-    opt = train.make_optimizer(cfg)
-    opt.state = ck.optim
-    rng = np.random.default_rng(t.seed)
-    dropout_rng = rng if spec.dropout > 0 else None
+    t, W = cfg.train, corpus.batches.windows
+    total = train.total_steps(cfg, W)
+    step, evaluate = (torch_side if args.torch else charlm_side)(cfg, corpus)
+    m = cfg.model
     print(
-        f"{spec.describe()}, hidden {spec.hidden_size}, batch {t.batch_size} x {t.seq_len}, "
-        f"{t.optimizer} lr {t.lr}, on {cfg.data.corpus} "
-        f"({len(corpus.val):,} validation characters)"
+        f"{'torch.nn' if args.torch else 'charlm'}: {m.num_layers}-layer {m.type}"
+        f"{' (bidirectional)' if m.bidirectional else ''}, hidden {m.hidden_size}, "
+        f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {t.lr:g} {t.lr_schedule} over "
+        f"{total:,} steps, on {cfg.data.corpus} ({len(corpus.val):,} validation characters)"
     )
-    print(f"{'seconds':>8} {'steps':>7} {'epoch':>6} {'train':>7} {'val':>7}")
-    curve, trained, smooth, state, window = [], 0.0, math.nan, None, 0
-    next_eval = args.every
+    print(f"{'seconds':>8} {'steps':>7} {'epoch':>6} {'lr':>9} {'train':>7} {'val':>7}")
+    curve, trained, smooth, steps, next_eval = [], 0.0, math.nan, 0, args.every
     while True:
-        if window == 0 and not spec.bidirectional:
-            state = init_state(spec, t.batch_size, ck.params["head.weight"].dtype)
+        lr = learning_rate(t, steps + 1, total)
         tic = time.perf_counter()
-        loss, _, state = train.step(ck, batches.window(window), state, opt, dropout_rng)
+        loss = step(steps % W, lr)
         trained += time.perf_counter() - tic
-        ck.step += 1
-        window = (window + 1) % batches.windows
-        a = min(train.SMOOTHING, 1 - 1 / ck.step)
+        steps += 1
+        a = min(train.SMOOTHING, 1 - 1 / steps)
         smooth = loss if math.isnan(smooth) else a * smooth + (1 - a) * loss
-        done = trained >= args.seconds
+        done = trained >= args.seconds or steps == total
         if trained >= next_eval or done:
-            val, _ = train.evaluate(ck.params, spec, corpus.val, t.batch_size, t.seq_len)
-            epoch = ck.step / batches.windows
-            curve.append(dict(seconds=trained, steps=ck.step, epoch=epoch, train=smooth, val=val))
-            print(f"{trained:8.1f} {ck.step:7d} {epoch:6.2f} {smooth:7.3f} {val:7.3f}", flush=True)
+            val = evaluate()
+            curve.append(dict(seconds=trained, steps=steps, epoch=steps / W, train=smooth, val=val))
+            print(
+                f"{trained:8.1f} {steps:7d} {steps / W:6.2f} {lr:9.2e} {smooth:7.3f} {val:7.3f}",
+                flush=True,
+            )
             next_eval += args.every
         if done:
             break

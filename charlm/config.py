@@ -22,6 +22,7 @@ from charlm.errors import CharlmError
 CELL_TYPES = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adagrad", "sgd", "adam")
 CLIP_MODES = ("norm", "elementwise", "none")
+LR_SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 
 
@@ -57,6 +58,9 @@ class TrainConfig:
     epochs: float | None = _f(None, above=0.0)  # used when max_steps is null
     optimizer: str = _f("adam", choices=OPTIMIZERS)
     lr: float = _f(0.004, above=0.0)
+    lr_schedule: str = _f("constant", choices=LR_SCHEDULES)  # see optim.learning_rate
+    lr_min: float = _f(0.0, min=0.0)  # cosine: the lr it ends at; at most lr
+    warmup_steps: int = _f(0, min=0)  # lr rises linearly to lr over these first steps
     momentum: float = _f(0.9, min=0.0, below=1.0)  # sgd
     beta1: float = _f(0.9, min=0.0, below=1.0)  # adam
     beta2: float = _f(0.999, min=0.0, below=1.0)  # adam
@@ -189,7 +193,14 @@ def _build(raw, source, text):
             _check_key(section, name, _where(source, text, [section, name]))
             _check_value(section, name, value, _where(source, text, [section, name]))
         sections[section] = SECTIONS[section](**values)
-    return Config(**sections)
+    cfg = Config(**sections)
+    t = cfg.train
+    if t.lr_min > t.lr:  # the one rule between two keys: cosine must decay, not grow
+        raise CharlmError(
+            f"{_where(source, text, ['train', 'lr_min'])}: train.lr_min ({t.lr_min:g}) must be "
+            f"at most train.lr ({t.lr:g}); lower lr_min or raise lr"
+        )
+    return cfg
 
 
 def _fields(section):

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Column, Table
 
 from charlm.nn import head
+from charlm.optim import learning_rate
 from charlm.train import Reporter
 
 RATE_SMOOTHING = 0.9
@@ -17,6 +18,14 @@ RATE_SMOOTHING = 0.9
 def _clock(seconds):
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _schedule(t):
+    """'0.004', or '0.004 (100 warmup steps, then cosine to 0)'."""
+    parts = [f"{t.warmup_steps:,} warmup steps"] if t.warmup_steps else []
+    if t.lr_schedule == "cosine":
+        parts.append(f"cosine to {t.lr_min:g}")
+    return f"{t.lr:g}" + (f" ({', then '.join(parts)})" if parts else "")
 
 
 class TrainDisplay(Reporter):
@@ -57,7 +66,7 @@ class TrainDisplay(Reporter):
             f"[bold]{verb}[/] {spec.describe()}, hidden {spec.hidden_size}, "
             f"{n_params:,} parameters, on {escape(str(corpus.path))} "
             f"({train_n:,} train / {val_n:,} val characters, {len(ck.vocab)} symbols); "
-            f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {t.lr:g}, "
+            f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {_schedule(t)}, "
             f"{total:,} steps ({total / corpus.batches.windows:.2f} epochs) -> "
             f"{escape(str(self.run_dir))}"
         )
@@ -67,12 +76,15 @@ class TrainDisplay(Reporter):
     def stepped(self, ck, total, loss, grad_norm, chars_per_s):
         r, a = self.rate, RATE_SMOOTHING
         self.rate = chars_per_s if r is None else a * r + (1 - a) * chars_per_s
-        chars_left = (total - ck.step) * ck.config.train.batch_size * ck.config.train.seq_len
+        t = ck.config.train
+        chars_left = (total - ck.step) * t.batch_size * t.seq_len
         figures = (
             f"epoch {ck.epoch:.2f}  loss {ck.smooth_loss:.3f}  "
             f"{ck.smooth_loss / head.LN2:.3f} bpc  |g| {grad_norm:.2f}  "
             f"{self.rate:,.0f} char/s  ETA {_clock(chars_left / self.rate)}"
         )
+        if t.lr_schedule != "constant" or ck.step <= t.warmup_steps:
+            figures += f"  lr {learning_rate(t, ck.step, total):.2e}"
         if self.val_bpc is not None:
             figures += f"  val {self.val_bpc:.3f} bpc"
         self.progress.update(self.task, completed=ck.step, figures=figures)

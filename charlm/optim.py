@@ -10,11 +10,22 @@ Adam (Kingma & Ba, PyTorch's form), at step t = 1, 2, ...:
     m  = beta1 * m + (1 - beta1) * g
     v  = beta2 * v + (1 - beta2) * g * g
     p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+    computed as torch does: p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+Each update works in place through one scratch array per parameter (no temporaries): the
+optimiser step touches every weight several times, so on a model of 1M weights the passes
+over memory, not the arithmetic, are its cost.
+
+The learning rate for update n = 1, 2, ... of a run of N updates (learning_rate):
+    warmup  (n <= W):  lr * n / W
+    constant:          lr
+    cosine:            lr_min + (lr - lr_min) * (1 + cos(pi * (n - W) / (N - W))) / 2
+A function of the step alone, so a resumed run continues the same schedule.
 
 The state is one flat dict of arrays ("mem.weight_hh_l0", "m.head.bias", "step", ...), so a
 checkpoint stores it as it stores the parameters.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,25 +61,46 @@ class Optimizer:
         s["step"] += 1
         t = int(s["step"])
         for k, p in params.items():
-            g = grads[k]
+            g, scratch = grads[k], np.empty_like(grads[k])
             if self.name == "adagrad":
                 mem = s[f"mem.{k}"]
-                mem += g * g
-                p -= self.lr * g / np.sqrt(mem + self.eps)
+                mem += np.multiply(g, g, out=scratch)
+                np.add(mem, self.eps, out=scratch)
+                np.sqrt(scratch, out=scratch)
+                np.divide(g, scratch, out=scratch)
+                scratch *= self.lr
+                p -= scratch
             elif self.name == "sgd":
                 v = s[f"velocity.{k}"]
                 v *= self.momentum
                 v += g
-                p -= self.lr * v
+                p -= np.multiply(v, self.lr, out=scratch)
             else:
                 m, v = s[f"m.{k}"], s[f"v.{k}"]
                 m *= self.beta1
-                m += (1 - self.beta1) * g
+                m += np.multiply(g, 1 - self.beta1, out=scratch)
                 v *= self.beta2
-                v += (1 - self.beta2) * g * g
-                m_hat = m / (1 - self.beta1**t)
-                v_hat = v / (1 - self.beta2**t)
-                p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                np.multiply(g, g, out=scratch)
+                scratch *= 1 - self.beta2
+                v += scratch
+                np.sqrt(v, out=scratch)
+                scratch /= math.sqrt(1 - self.beta2**t)
+                scratch += self.eps
+                np.divide(m, scratch, out=scratch)
+                scratch *= self.lr / (1 - self.beta1**t)
+                p -= scratch
+
+
+def learning_rate(t, n, total):
+    """The lr for update n (1-based) of `total`, from a TrainConfig t (see the module doc).
+
+    Past `total` (a run extended on resume) cosine stays at lr_min."""
+    if n <= t.warmup_steps:
+        return t.lr * n / t.warmup_steps
+    if t.lr_schedule == "constant":
+        return t.lr
+    progress = min(1.0, (n - t.warmup_steps) / max(1, total - t.warmup_steps))
+    return t.lr_min + (t.lr - t.lr_min) * (1 + math.cos(math.pi * progress)) / 2
 
 
 def global_norm(grads):

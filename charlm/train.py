@@ -4,7 +4,8 @@ One step, as min-char-rnn's loop:
     x, y          = window w of the B streams (data.Batches); state reset to 0 at w = 0
     loss, grads   = model.loss_and_grads(params, x, y, state)     (state: carried, no gradient)
     norm          = clip_gradients(grads)                        (global norm before clipping)
-    params       -= optimiser update(grads)
+    lr            = learning_rate(step)                   (warmup, then constant or cosine)
+    params       -= optimiser update(grads, lr)
 Every eval_every steps the validation loss over the whole validation text; every sample_every a
 sample; every checkpoint_every (and at the end) checkpoints/<run>/latest.npz, and best.npz when
 the validation loss is the lowest so far. metrics.jsonl in the run folder gets every figure.
@@ -28,7 +29,7 @@ from charlm import checkpoint, corpora, data, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import ModelSpec, forward, init_params, init_state, loss_and_grads
-from charlm.optim import Optimizer, clip_gradients
+from charlm.optim import Optimizer, clip_gradients, learning_rate
 
 try:
     import fcntl
@@ -338,6 +339,7 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False):
             tic = time.perf_counter()
             if ck.window == 0 and not spec.bidirectional:  # a new epoch starts from zeros
                 state = init_state(spec, t.batch_size, dtype)
+            opt.lr = learning_rate(t, ck.step + 1, total)
             loss, norm, state = step(ck, batches.window(ck.window), state, opt, dropout_rng)
             ck.step += 1
             ck.window = (ck.window + 1) % W
@@ -357,6 +359,7 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False):
                     smooth_loss=ck.smooth_loss,
                     bpc=loss / head.LN2,
                     grad_norm=norm,
+                    lr=opt.lr,
                     chars_per_s=chars / seconds,
                     elapsed=ck.elapsed,
                 )

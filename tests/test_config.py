@@ -49,6 +49,10 @@ def test_defaults_and_partial_files(tmp_path):
          "(model, data, train, output), got a list"),
         ("model: [1]\n", "c.yaml, line 1: section 'model' must be a mapping of keys, got a list"),
         ("model:\n  type: lstm\n   x: 1\n", "c.yaml, line 3: not valid YAML"),
+        ("train:\n  lr: 0.01\n  lr_min: 0.02\n", "c.yaml, line 3: train.lr_min (0.02) must be "
+         "at most train.lr (0.01); lower lr_min or raise lr"),
+        ("train:\n  lr_schedule: linear\n",
+         "c.yaml, line 2: train.lr_schedule must be one of constant, cosine, got 'linear'"),
     ],
 )  # fmt: skip
 def test_refusals_name_the_file_line_and_key(tmp_path, text, message):

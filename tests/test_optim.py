@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from charlm.optim import Optimizer, clip_gradients, global_norm
+from charlm.optim import Optimizer, clip_gradients, global_norm, learning_rate
 
 
 def one_param():
@@ -85,3 +85,26 @@ def test_small_gradients_are_left_alone(mode):
     g = {"a": np.array([0.3, -0.4])}
     assert math.isclose(clip_gradients(g, mode, 1.0), 0.5)
     np.testing.assert_array_equal(g["a"], [0.3, -0.4])
+
+
+def schedule(**keys):
+    from charlm.config import TrainConfig
+
+    return TrainConfig(lr=0.01, **keys)
+
+
+def test_learning_rate_warmup_then_cosine_to_lr_min():
+    t = schedule(lr_schedule="cosine", lr_min=0.001, warmup_steps=4)
+    lrs = [learning_rate(t, n, 14) for n in range(1, 17)]
+    np.testing.assert_allclose(lrs[:4], [0.0025, 0.005, 0.0075, 0.01])  # n / W of lr
+    # after warmup, cos over the 10 remaining updates: half way (n = 9) is the mean of the two
+    np.testing.assert_allclose(lrs[8], (0.01 + 0.001) / 2)
+    np.testing.assert_allclose(lrs[5], 0.001 + 0.009 * (1 + math.cos(math.pi * 0.2)) / 2)
+    assert lrs[13] == pytest.approx(0.001) and lrs[14:] == [lrs[13]] * 2  # stays past the end
+    assert all(a > b for a, b in zip(lrs[3:13], lrs[4:14], strict=True))
+
+
+def test_learning_rate_constant_is_lr_and_warmup_reaches_it():
+    assert [learning_rate(schedule(), n, 5) for n in (1, 5, 9)] == [0.01] * 3
+    t = schedule(warmup_steps=2)
+    assert [learning_rate(t, n, 5) for n in (1, 2, 3, 9)] == [0.005, 0.01, 0.01, 0.01]

@@ -66,6 +66,24 @@ def test_n_steps_then_n_resumed_equal_2n_in_one_go(tmp_path, overrides):
     assert [r["step"] for r in records(tmp_path / "split", "train")] == list(range(2, 41, 2))
 
 
+def test_a_schedule_resumes_where_it_stopped(tmp_path):
+    # stopped (as by Ctrl-C) at step 17 of 40, then resumed: the same lr at every step as one go
+    sched = ["train.lr_schedule=cosine", "train.warmup_steps=5", "train.lr_min=0.001"]
+    cfg = small_config(tmp_path, "train.optimizer=adam", "train.max_steps=40", *sched)
+    whole = train_run(cfg, tmp_path / "whole")
+    corpus = train.load_corpus(cfg)
+    ck = train.new_run(cfg, corpus.vocab)
+    train.prepare_run_dir(tmp_path / "split", fresh=True)
+    assert train.run(ck, corpus, tmp_path / "split", should_stop=lambda: ck.step == 17) == "stopped"
+    resumed = train_run(cfg, tmp_path / "split", checkpoint.load(tmp_path / "split"))
+    for name, p in whole.params.items():
+        assert np.array_equal(p, resumed.params[name]), name
+    lrs = [r["lr"] for r in records(tmp_path / "split", "train")]
+    assert lrs == [r["lr"] for r in records(tmp_path / "whole", "train")]
+    assert lrs[:2] == [cfg.train.lr * 2 / 5, cfg.train.lr * 4 / 5]  # steps 2, 4 of the warmup
+    assert lrs[-1] == pytest.approx(0.001)  # step 40: the end of the cosine
+
+
 def test_same_seed_same_losses_other_seed_other_losses(tmp_path):
     cfg = small_config(tmp_path, "train.seed=5")
     losses = []
