@@ -58,7 +58,7 @@ class TrainConfig:
     epochs: float | None = _f(None, above=0.0)  # used when max_steps is null
     optimizer: str = _f("adam", choices=OPTIMIZERS)
     lr: float = _f(0.004, above=0.0)
-    lr_schedule: str = _f("constant", choices=LR_SCHEDULES)  # see optim.learning_rate
+    lr_schedule: str = _f("cosine", choices=LR_SCHEDULES)  # see optim.learning_rate
     lr_min: float = _f(0.0, min=0.0)  # cosine: the lr it ends at; at most lr
     warmup_steps: int = _f(0, min=0)  # lr rises linearly to lr over these first steps
     momentum: float = _f(0.9, min=0.0, below=1.0)  # sgd

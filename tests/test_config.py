@@ -103,4 +103,5 @@ def test_min_char_rnn_config_is_karpathys():
     m, t = cfg.model, cfg.train
     assert (m.type, m.hidden_size, m.num_layers, m.embedding_size) == ("rnn", 100, 1, None)
     assert (t.seq_len, t.batch_size, t.optimizer, t.lr) == (25, 1, "adagrad", 0.1)
+    assert (t.lr_schedule, t.warmup_steps) == ("constant", 0)
     assert (t.clip, t.clip_value) == ("elementwise", 5.0)
