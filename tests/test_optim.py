@@ -105,6 +105,7 @@ def test_learning_rate_warmup_then_cosine_to_lr_min():
 
 
 def test_learning_rate_constant_is_lr_and_warmup_reaches_it():
-    assert [learning_rate(schedule(), n, 5) for n in (1, 5, 9)] == [0.01] * 3
-    t = schedule(warmup_steps=2)
+    t = schedule(lr_schedule="constant")
+    assert [learning_rate(t, n, 5) for n in (1, 5, 9)] == [0.01] * 3
+    t = schedule(lr_schedule="constant", warmup_steps=2)
     assert [learning_rate(t, n, 5) for n in (1, 2, 3, 9)] == [0.005, 0.01, 0.01, 0.01]

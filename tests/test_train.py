@@ -46,7 +46,11 @@ def records(run_dir, kind):
 def test_n_steps_then_n_resumed_equal_2n_in_one_go(tmp_path, overrides):
     # 600 training chars, 3 streams x 7 steps: 28 windows an epoch; 2N = 40 crosses an epoch
     corpus = write_corpus(tmp_path / "c.txt", 660)
-    cfg = small_config(tmp_path, *overrides, "train.max_steps=40", corpus=corpus)
+    # the half run ends by max_steps=17, which would move a cosine's end: a constant rate here,
+    # and test_a_schedule_resumes_where_it_stopped resumes a cosine one
+    cfg = small_config(
+        tmp_path, *overrides, "train.max_steps=40", "train.lr_schedule=constant", corpus=corpus
+    )
     whole = train_run(cfg, tmp_path / "whole")
     half = replace(cfg, train=replace(cfg.train, max_steps=17))
     train_run(half, tmp_path / "split")
