@@ -67,9 +67,9 @@ class Optimizer:
                 mem += np.multiply(g, g, out=scratch)
                 np.add(mem, self.eps, out=scratch)
                 np.sqrt(scratch, out=scratch)
-                np.divide(g, scratch, out=scratch)
+                np.divide(g, scratch, out=scratch)  # g / sqrt(mem + eps)
                 scratch *= self.lr
-                p -= scratch
+                p -= scratch  # p -= lr * g / sqrt(mem + eps)
             elif self.name == "sgd":
                 v = s[f"velocity.{k}"]
                 v *= self.momentum
@@ -78,17 +78,17 @@ class Optimizer:
             else:
                 m, v = s[f"m.{k}"], s[f"v.{k}"]
                 m *= self.beta1
-                m += np.multiply(g, 1 - self.beta1, out=scratch)
+                m += np.multiply(g, 1 - self.beta1, out=scratch)  # m = b1 m + (1 - b1) g
                 v *= self.beta2
                 np.multiply(g, g, out=scratch)
                 scratch *= 1 - self.beta2
-                v += scratch
+                v += scratch  # v = b2 v + (1 - b2) g^2
                 np.sqrt(v, out=scratch)
                 scratch /= math.sqrt(1 - self.beta2**t)
-                scratch += self.eps
+                scratch += self.eps  # sqrt(v_hat) + eps
                 np.divide(m, scratch, out=scratch)
                 scratch *= self.lr / (1 - self.beta1**t)
-                p -= scratch
+                p -= scratch  # p -= lr m_hat / (sqrt(v_hat) + eps)
 
 
 def learning_rate(t, n, total):
