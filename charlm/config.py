@@ -132,7 +132,7 @@ def load(path=None, overrides=()):
             )
     for item in overrides:
         _apply_override(raw, item)
-    return _build(raw, source, text)
+    return _build(raw, source, text, overrides)
 
 
 def apply(cfg, overrides, source):
@@ -140,7 +140,7 @@ def apply(cfg, overrides, source):
     raw = to_dict(cfg)
     for item in overrides:
         _apply_override(raw, item)
-    return _build(raw, source, None)
+    return _build(raw, source, None, overrides)
 
 
 def to_dict(cfg):
@@ -176,7 +176,7 @@ def _apply_override(raw, item):
     raw[section][name] = parsed
 
 
-def _build(raw, source, text):
+def _build(raw, source, text, overrides=()):
     sections = {}
     for section, values in raw.items():
         if section not in SECTIONS:
@@ -196,8 +196,11 @@ def _build(raw, source, text):
     cfg = Config(**sections)
     t = cfg.train
     if t.lr_min > t.lr:  # the one rule between two keys: cosine must decay, not grow
+        keys = ("train.lr", "train.lr_min")
+        sets = [f"--set {i}" for i in overrides if i.partition("=")[0].strip() in keys]
         raise CharlmError(
-            f"{_where(source, text, ['train', 'lr_min'])}: train.lr_min ({t.lr_min:g}) must be "
+            f"{sets[-1] if sets else _where(source, text, ['train', 'lr_min'])}: "
+            f"train.lr_min ({t.lr_min:g}) must be "
             f"at most train.lr ({t.lr:g}); lower lr_min or raise lr"
         )
     return cfg

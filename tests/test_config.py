@@ -69,6 +69,10 @@ def test_set_overrides_parse_values_and_refuse_unknown_keys(tmp_path):
     assert error_of(tmp_path, "", ["train.lrr=1"]) == (
         "--set train.lrr=1: unknown key 'train.lrr'; did you mean 'train.lr'?"
     )
+    assert error_of(tmp_path, "train:\n  lr_min: 0.001\n", ["train.lr=0.0005"]) == (
+        "--set train.lr=0.0005: train.lr_min (0.001) must be at most train.lr (0.0005); "
+        "lower lr_min or raise lr"
+    )
     assert error_of(tmp_path, "", ["train.lr"]).startswith(
         "--set train.lr: expected section.key=value"
     )
