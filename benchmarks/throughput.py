@@ -15,6 +15,8 @@ For each configuration it also prints:
             alone in this run: the share of the step spent in matrix products
   floor     chars/s if everything but those products took no time: the ceiling for any engine
             built on NumPy's BLAS, and `ceiling` is floor / torch
+  w/ tanh   that ceiling once the step's unavoidable tanh/exp calls are added at NumPy's
+            rate (a gate's nonlinearity has no BLAS kernel): the best ratio for NumPy
 and then the BLAS library and kernel (threadpoolctl), NumPy's GEMM rate on a large product,
 sampling speed (one character at a time from lstm-512, as `charlm sample` does) and the peak
 memory a training step allocates (tracemalloc, which sees NumPy's arrays).
@@ -48,6 +50,7 @@ CONFIGS = {  # name: (cell, hidden, layers, batch, seq_len, bidirectional)
     "lstm-512": ("lstm", 512, 2, 64, 100, False),
 }
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+TANHS = {"rnn": 1, "lstm": 5, "gru": 3}  # tanh outputs per hidden unit per step (sigmoid = tanh)
 SAMPLE = (512, 2)  # lstm-512: hidden, layers
 
 
@@ -99,6 +102,35 @@ def gemm_seconds(m, k, n, min_seconds=0.05):
             np.matmul(a, b, out=c)
         best = min(best, (time.perf_counter() - start) / reps)
     return best
+
+
+def ufunc_seconds(f, shape, min_seconds=0.05):
+    """The best time of one float32 f(a, out=b) on arrays of this shape, a ~ N(0, 1)."""
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    b = np.empty_like(a)
+    reps = max(1, int(min_seconds / max(a.size * 2e-9, 1e-6)))
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            f(a, out=b)
+        best = min(best, (time.perf_counter() - start) / reps)
+    return best
+
+
+def transcendental_seconds(cell, hidden, layers, batch, seq_len, bi):
+    """The time of a step's transcendental calls alone at NumPy's rate: none of them can go.
+
+    Each gate pre-activation goes through one tanh or exp per step (sigmoid(a) = (1 +
+    tanh(a/2))/2 = 1/(1 + exp(-a)), tanh(a) = 2 sigmoid(2a) - 1), each LSTM memory through one
+    more, and every logit through two exps (softmax, then its gradient). Timed as one
+    (B, TANHS * H) call per step and layer of whichever of tanh and exp is faster here, with
+    none of the extra passes either way needs, so this stays a floor.
+    """
+    shape = (batch, TANHS[cell] * hidden)
+    per_step = min(ufunc_seconds(np.tanh, shape), ufunc_seconds(np.exp, shape))
+    calls = seq_len * layers * (2 if bi else 1)
+    return calls * per_step + 2 * ufunc_seconds(np.exp, (batch * seq_len, V))
 
 
 def gemm_floor(config):
@@ -293,7 +325,8 @@ def main():
         f"{blas['threads']} threads; float32 GEMM 2048^3: {peak_gflops:.0f} GFLOP/s"
     )
     print(f"malloc keeps freed memory: {charlm.nn.KEEPS_FREED_MEMORY}")
-    cols = ["charlm", "torch", "ratio", "GFLOP/s", "of GEMM", "floor", "ceiling", "step MB"]
+    cols = ["charlm", "torch", "ratio", "GFLOP/s", "of GEMM", "floor", "ceiling", "w/ tanh"]
+    cols.append("step MB")
     print(f"{'config':<13}" + "".join(f"{c:>10}" for c in cols))
     results = []
     for name in names:
@@ -309,14 +342,16 @@ def main():
         r["gflops"] = flops / step_s / 1e9
         r["gemm_gflops"] = flops / floor_s / 1e9
         r["floor_chars_per_s"] = chars / floor_s
+        r["tanh_floor_chars_per_s"] = chars / (floor_s + transcendental_seconds(*CONFIGS[name]))
         r["step_peak_mb"] = ours.ask("memory", name) / 2**20
         if theirs:
             r["torch_chars_per_s"] = statistics.median(trates)
             r["ratio"] = statistics.median(a / b for a, b in zip(rates, trates, strict=True))
             r["ceiling_ratio"] = r["floor_chars_per_s"] / r["torch_chars_per_s"]
+            r["tanh_ceiling_ratio"] = r["tanh_floor_chars_per_s"] / r["torch_chars_per_s"]
         results.append(r)
         t = f"{r['torch_chars_per_s']:>10,.0f}{r['ratio']:>10.2f}" if theirs else " " * 20
-        c = f"{r['ceiling_ratio']:>10.2f}" if theirs else " " * 10
+        c = f"{r['ceiling_ratio']:>10.2f}{r['tanh_ceiling_ratio']:>10.2f}" if theirs else " " * 20
         print(
             f"{name:<13}{r['charlm_chars_per_s']:>10,.0f}{t}{r['gflops']:>10.1f}"
             f"{r['gflops'] / r['gemm_gflops']:>10.0%}{r['floor_chars_per_s']:>10,.0f}{c}"
