@@ -38,7 +38,9 @@ def charlm_side(cfg, corpus):
     t, spec = cfg.train, ck.spec
     opt = train.make_optimizer(cfg)
     opt.state = ck.optim
-    dropout_rng = np.random.default_rng(t.seed) if spec.dropout > 0 else None
+    rng = np.random.default_rng()
+    rng.bit_generator.state = ck.rng  # dropout masks come from where `charlm train` draws them
+    dropout_rng = rng if spec.dropout > 0 else None
     carry = [None]
 
     def step(w, lr):
