@@ -50,7 +50,7 @@ CONFIGS = {  # name: (cell, hidden, layers, batch, seq_len, bidirectional)
     "lstm-512": ("lstm", 512, 2, 64, 100, False),
 }
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-TANHS = {"rnn": 1, "lstm": 5, "gru": 3}  # tanh outputs per hidden unit per step (sigmoid = tanh)
+TANHS = {"rnn": 1, "lstm": 5, "gru": 3}  # tanh outputs per unit and step (a sigmoid is one)
 SAMPLE = (512, 2)  # lstm-512: hidden, layers
 
 
@@ -89,19 +89,24 @@ def gemms(cell, hidden, layers, batch, seq_len, bi):
     return out
 
 
+def best_seconds(call, reps):
+    """The best time of one call(), over 5 rounds of `reps` calls each."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            call()
+        best = min(best, (time.perf_counter() - start) / reps)
+    return best
+
+
 def gemm_seconds(m, k, n, min_seconds=0.05):
     """The best time of one float32 (m, k) @ (k, n) product, out= a preallocated array."""
     rng = np.random.default_rng(0)
     a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
     c = np.empty((m, n), dtype=np.float32)
     reps = max(1, int(min_seconds / max(2 * m * k * n / 1e11, 1e-6)))
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(reps):
-            np.matmul(a, b, out=c)
-        best = min(best, (time.perf_counter() - start) / reps)
-    return best
+    return best_seconds(lambda: np.matmul(a, b, out=c), reps)
 
 
 def ufunc_seconds(f, shape, min_seconds=0.05):
@@ -109,13 +114,7 @@ def ufunc_seconds(f, shape, min_seconds=0.05):
     a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     b = np.empty_like(a)
     reps = max(1, int(min_seconds / max(a.size * 2e-9, 1e-6)))
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(reps):
-            f(a, out=b)
-        best = min(best, (time.perf_counter() - start) / reps)
-    return best
+    return best_seconds(lambda: f(a, out=b), reps)
 
 
 def transcendental_seconds(cell, hidden, layers, batch, seq_len, bi):
