@@ -10,14 +10,18 @@
     meta/rng            the dropout generator's state, JSON text
     meta/best_val, meta/smooth_loss, meta/elapsed     best validation loss (inf: none yet),
                         the smoothed training loss, seconds of training so far
+    meta/schedule       the learning-rate plan, JSON [[start, end, warmup], ...] (optim.plan)
+    meta/corpus         what the run trained on, JSON {"bytes", "sha256", "path"}: a corpus
+                        is known by its content, so any path to the same text will do
+(meta/schedule and meta/corpus are absent from checkpoints of earlier versions.)
 
-Writes go to a temporary file in the same folder, flushed to disk, then renamed over the old
-file: at any moment the checkpoint on disk is the old one or the new one, whole.
+Writes go through charlm.files.write: a temporary file in the same folder, flushed to disk,
+then renamed over the old file: at any moment the checkpoint on disk is the old one or the new
+one, whole.
 Reads use np.load(allow_pickle=False): an array that would need pickle is refused, never run.
 """
 
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from charlm import config as config_mod
+from charlm import files
 from charlm.data import Vocab, valid_codes
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
@@ -48,14 +53,17 @@ class Checkpoint:
     best_val: float = float("inf")
     smooth_loss: float = float("nan")
     elapsed: float = 0.0
+    schedule: list | None = None  # [[start, end, warmup], ...]; None: not planned yet
+    corpus: dict | None = None  # {"bytes", "sha256", "path"}; None: not recorded
 
     @property
     def spec(self):
         return ModelSpec.from_config(self.config.model, len(self.vocab))
 
 
-def save(path, ck):
-    """Write ck to path atomically (temporary file, fsync, rename)."""
+def save(path, ck, **rules):
+    """Write ck to path through the guarded writer (charlm.files.write: atomic; rules: force,
+    inputs, owned)."""
     path = Path(path)
     arrays = dict(ck.params)
     arrays.update({f"optim/{k}": v for k, v in ck.optim.items()})
@@ -73,60 +81,29 @@ def save(path, ck):
         "smooth_loss": np.float64(ck.smooth_loss),
         "elapsed": np.float64(ck.elapsed),
     }
+    for key in ("schedule", "corpus"):
+        if getattr(ck, key) is not None:
+            meta[key] = np.str_(json.dumps(getattr(ck, key)))
     arrays.update({f"meta/{k}": np.asarray(v) for k, v in meta.items()})
-    atomic_write(path, lambda f: np.savez(f, **arrays), "checkpoint")
-
-
-def refuse_overwrite(path, force):
-    """A file the user has is replaced only when they say so."""
-    if Path(path).exists() and not force:
-        raise CharlmError(f"{path} already exists; pass --force to replace it")
-
-
-def atomic_write(path, write, what):
-    """Call write(f) on a temporary file beside path, fsync it and rename it over path: at any
-    moment path holds either its old content or the whole new one. what names it in errors."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CharlmError(
-            f"cannot write {what} {path} ({e.strerror or e}); "
-            f"the previous {what} there, if any, is unchanged"
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    _sync_dir(path.parent)
-
-
-def _sync_dir(folder):
-    """Make the rename itself durable (POSIX); harmless where unsupported."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    files.write(path, lambda f: np.savez(f, **arrays), "checkpoint", **rules)
 
 
 def find(path):
-    """The checkpoint file that `path` means: the file itself, or a run folder's latest.npz."""
+    """The checkpoint file that `path` means: the file itself, or a run folder's latest.npz
+    (its best.npz when the run stopped before its first latest.npz)."""
     path = Path(path)
     if path.is_dir():
-        if (path / LATEST).exists():
-            return path / LATEST
-        raise CharlmError(f"{path}: no {LATEST} in this folder; is it a run folder?")
+        for name in (LATEST, BEST):
+            if (path / name).exists():
+                return path / name
+        raise CharlmError(
+            f"{path}: no {LATEST} or {BEST} in this folder; is it a run folder? "
+            f"(a run that stopped before its first checkpoint can only be started afresh)"
+        )
     if not path.exists():
         raise CharlmError(f"{path}: checkpoint not found; pass a .npz file or a run folder")
+    if not files.is_regular(path):
+        raise CharlmError(f"{path}: a checkpoint must be a regular .npz file")
     return path
 
 
@@ -216,11 +193,12 @@ def _unpack(path, arrays):
             f"{path}: checkpoint format {fmt}, this charlm reads format {FORMAT}; "
             f"use the charlm version that wrote it"
         )
-    try:
-        raw = json.loads(str(meta("config", "U")))
-        rng = json.loads(str(meta("rng", "U")))
-    except json.JSONDecodeError as e:
-        raise CharlmError(f"{path}: corrupted metadata ({e.msg})") from None
+    raw, rng = _json(path, meta("config", "U")), _json(path, meta("rng", "U"))
+    extra = {k: _json(path, meta(k, "U")) for k in ("schedule", "corpus") if f"meta/{k}" in arrays}
+    if not _is_plan(extra.get("schedule", [[0, 1, 0]])) or not isinstance(
+        extra.get("corpus", {}), dict
+    ):
+        raise CharlmError(f"{path}: corrupted metadata (meta/schedule or meta/corpus)")
     cfg = config_mod.from_dict(raw, f"{path} (its config)")
     codes, byte_level = np.atleast_1d(meta("vocab", "u")), bool(meta("byte_level", "b"))
     if not valid_codes(codes, byte_level):
@@ -255,4 +233,30 @@ def _unpack(path, arrays):
         best_val=float(meta("best_val", "f")),
         smooth_loss=float(meta("smooth_loss", "f")),
         elapsed=float(meta("elapsed", "f")),
+        **extra,
+    )
+
+
+def _json(path, text):
+    try:
+        return json.loads(str(text))
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise CharlmError(
+            f"{path}: corrupted metadata ({getattr(e, 'msg', 'nested too deeply')})"
+        ) from None
+
+
+def _is_plan(plan):
+    """[[start, end, warmup], ...] of non-negative integers, ascending."""
+    return (
+        isinstance(plan, list)
+        and len(plan) > 0
+        and all(
+            isinstance(s, list)
+            and len(s) == 3
+            and all(type(v) is int and v >= 0 for v in s)
+            and s[0] < s[1]
+            for s in plan
+        )
+        and all(a[0] < a[1] == b[0] for a, b in zip(plan, plan[1:], strict=False))
     )

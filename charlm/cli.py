@@ -1,6 +1,7 @@
 """The command line: parse, call, print. Errors are one line on stderr and exit status 2."""
 
 import json
+import math
 import signal
 import sys
 from contextlib import contextmanager
@@ -14,7 +15,19 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from charlm import __version__, checkpoint, data, handoff, show, synthetic
+from charlm import (
+    __version__,
+    checkpoint,
+    data,
+    files,
+    guard,
+    handoff,
+    launch,
+    memory,
+    rundir,
+    show,
+    synthetic,
+)
 from charlm import config as config_mod
 from charlm import gradcheck as gc
 from charlm import gradflow as flow_mod
@@ -24,25 +37,38 @@ from charlm import train as training
 from charlm.display import TrainDisplay
 from charlm.errors import CharlmError
 from charlm.nn import head
+from charlm.nn.model import ModelSpec
+from charlm.nn.model import memory as model_memory
 
 app = typer.Typer(
+    cls=guard.Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Character-level RNN, LSTM and GRU language models in plain NumPy.",
 )
 console = Console(highlight=False, soft_wrap=True)  # long lines: the terminal folds them
+guard.Group.console = console  # every command runs under guard.handled: one-line errors
 
 
-@contextmanager
-def user_errors():
-    """Turn a CharlmError into 'charlm: error: ...' on stderr and exit status 2."""
-    try:
-        yield
-    except CharlmError as e:
-        message = " ".join(str(e).split())  # one line, always
-        typer.echo(f"charlm: error: {message}", err=True)
-        raise typer.Exit(2) from None
+def _at_least(option, value, low):
+    if value is not None and value < low:
+        raise CharlmError(f"{option} {value}: must be {low} or more")
+
+
+def _finite(option, value, low=None, high=None):
+    """A float option: finite, and within [low, high] where given."""
+    if (
+        not math.isfinite(value)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
+        span = " and ".join(
+            f"{op} {bound:g}" for op, bound in ((">=", low), ("<=", high)) if bound is not None
+        )
+        raise CharlmError(
+            f"{option} {value}: must be a finite number" + (f" {span}" if span else "")
+        )
 
 
 def _version(value: bool):
@@ -92,30 +118,30 @@ def gradcheck(
     seed: Annotated[int, typer.Option(help="Seed of weights, window and sampled entries.")] = 0,
 ):
     """Prove every analytic gradient against finite differences (float64)."""
-    with user_errors():
-        types = _split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else None
-        depths = _split("--layers", layers, range(1, 9), int) if layers else None
-        if config is not None:
-            base = gc.config_spec(config_mod.load(config).model)
-            both = base.bidirectional
-            specs = [
-                replace(
-                    base,
-                    cell=c,
-                    num_layers=L,
-                    bidirectional=both if bidirectional is None else bidirectional,
-                )
-                for c in (types or (base.cell,))
-                for L in (depths or (base.num_layers,))
-            ]
-            max_entries = 30
-        else:
-            specs = gc.default_specs(
-                types or config_mod.CELL_TYPES,
-                depths or (1, 2),
-                (False, True) if bidirectional is None else (bidirectional,),
+    _at_least("--seed", seed, 0)
+    types = _split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else None
+    depths = _split("--layers", layers, range(1, 9), int) if layers else None
+    if config is not None:
+        base = gc.config_spec(config_mod.load(config).model)
+        both = base.bidirectional
+        specs = [
+            replace(
+                base,
+                cell=c,
+                num_layers=L,
+                bidirectional=both if bidirectional is None else bidirectional,
             )
-            max_entries = None
+            for c in (types or (base.cell,))
+            for L in (depths or (base.num_layers,))
+        ]
+        max_entries = 30
+    else:
+        specs = gc.default_specs(
+            types or config_mod.CELL_TYPES,
+            depths or (1, 2),
+            (False, True) if bidirectional is None else (bidirectional,),
+        )
+        max_entries = None
 
     table = Table(title="charlm gradcheck: analytic vs finite-difference gradients (float64)")
     table.add_column("architecture")
@@ -240,76 +266,43 @@ def train(
     ] = False,
 ):
     """Train a model, showing progress and saving checkpoints to output.dir/output.run."""
-    with user_errors():
-        sets = list(overrides or [])
-        sets += [f"data.corpus={corpus}"] if corpus is not None else []
-        sets += [f"train.max_steps={steps}"] if steps is not None else []
-        sets += [f"output.run={run}"] if run is not None else []
-        if resume:
-            ck, cfg, run_dir, (loaded, stamp) = _resumed(run_folder, config, sets)
-            corpus_data = training.load_corpus(cfg, ck.vocab, _download_progress())
-        else:
-            if run_folder is not None:
-                raise CharlmError(
-                    f"unexpected argument '{run_folder}'; to continue a run use "
-                    f"charlm train --resume {run_folder}"
-                )
-            cfg = config_mod.load(config, sets)
-            run_dir = Path(cfg.output.dir) / cfg.output.run
-            if (run_dir / checkpoint.LATEST).exists() and not force:
-                raise CharlmError(
-                    f"{run_dir} already holds a run; continue it with "
-                    f"`charlm train --resume {run_dir}`, start another with --run NAME, "
-                    f"or replace it with --force"
-                )
-            corpus_data = training.load_corpus(cfg, progress=_download_progress())
-            ck = training.new_run(cfg, corpus_data.vocab)
-        total = training.total_steps(cfg, corpus_data.batches.windows)
-        if ck.step >= total:
+    sets = list(overrides or [])
+    sets += [f"data.corpus={corpus}"] if corpus is not None else []
+    sets += [f"train.max_steps={steps}"] if steps is not None else []
+    sets += [f"output.run={run}"] if run is not None else []
+    if resume:
+        start = launch.resumed(run_folder, config, sets, force, _download_progress())
+    else:
+        if run_folder is not None:
             raise CharlmError(
-                f"{run_dir} is already at step {ck.step:,} of {total:,}; "
-                f"train further with --steps N (N > {ck.step:,})"
+                f"unexpected argument '{run_folder}'; to continue a run use "
+                f"charlm train --resume {run_folder}"
             )
-        with training.locked(run_dir):  # taken last: a refused command leaves no folder
-            if resume and _stamp(loaded) != stamp:
-                raise CharlmError(
-                    f"{loaded} was rewritten while charlm read it; run the command again"
-                )
-            training.prepare_run_dir(run_dir, fresh=not resume)
-            with _stop_on_signals() as should_stop, TrainDisplay(console, run_dir) as display:
-                outcome = training.run(ck, corpus_data, run_dir, display, should_stop)
-        display.summary(ck, outcome, total)
-        if outcome == "stopped":
-            console.print(f"stopped at step {ck.step:,}; resume: charlm train --resume {run_dir}")
-        else:
-            console.print(f'sample from it: charlm sample --checkpoint {run_dir} --prime "..."')
-
-
-def _stamp(path):
-    st = path.stat()
-    return st.st_mtime_ns, st.st_size
-
-
-def _resumed(run_folder, config, sets):
-    """(checkpoint, config, run folder, (checkpoint path, its stamp before loading)) of a
-    --resume; the stamp tells whether another process rewrote it before the lock was taken."""
-    base = config_mod.load(config, [s for s in sets if s.startswith("output.")])
-    source = run_folder or Path(base.output.dir) / base.output.run
-    path = checkpoint.find(source)
-    stamp = _stamp(path)
-    ck = checkpoint.load(path)
-    checkpoint.check_resumable(path, ck)
-    run_dir = path.parent
-    if any(s.startswith("output.") for s in sets):  # --run NAME: continue into a new folder
-        run_dir = Path(base.output.dir) / base.output.run
-    where = str(path)
-    if config is not None:
-        training.check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
-    cfg = config_mod.apply(ck.config, sets, f"--resume {path}")
-    cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
-    training.check_resume(ck, cfg, where)
-    ck.config = cfg
-    return ck, cfg, run_dir, (path, stamp)
+        start = launch.fresh(config, sets, force, _download_progress())
+    ck, run_dir = start.ck, start.run_dir
+    for note in start.notes:
+        console.print(note)
+    with rundir.locked(run_dir):  # taken last: a refused command leaves no folder
+        start.recheck()
+        rundir.prepare(run_dir, fresh=start.fresh_folder)
+        with _stop_on_signals() as asked, TrainDisplay(console, run_dir) as display:
+            stop = lambda: asked() or guard.output_failed() is not None  # noqa: E731
+            outcome = training.run(
+                ck, start.corpus, run_dir, display, stop, metrics_from=start.metrics_from
+            )
+    display.summary(ck, outcome, start.total)
+    resume_hint = f"resume: charlm train --resume {run_dir}"
+    failed = guard.output_failed()
+    if failed:  # a closed pipe or a full disk on stdout is a stop: saved, then one line
+        done = "the run is done" if outcome == "done" else f"stopped at step {ck.step:,}"
+        raise CharlmError(
+            f"{failed}: {done}, saved in {run_dir}/{checkpoint.LATEST}"
+            + ("" if outcome == "done" else f"; {resume_hint}")
+        )
+    if outcome == "stopped":
+        console.print(f"stopped at step {ck.step:,}; {resume_hint}")
+    else:
+        console.print(f'sample from it: charlm sample --checkpoint {run_dir} --prime "..."')
 
 
 CheckpointOpt = Annotated[
@@ -322,10 +315,15 @@ CheckpointOpt = Annotated[
 ]
 
 
-def _load_checkpoint(path):
+def _checkpoint_path(path):
+    """The checkpoint file --checkpoint names (default: the newest under checkpoints/)."""
     if path is None:
-        path = checkpoint.newest(config_mod.OutputConfig().dir)
-    return checkpoint.load(path)
+        return checkpoint.newest(config_mod.OutputConfig().dir)
+    return checkpoint.find(path)
+
+
+def _load_checkpoint(path):
+    return checkpoint.load(_checkpoint_path(path))
 
 
 @app.command()
@@ -348,45 +346,61 @@ def sample(
     ] = False,
 ):
     """Generate text from a checkpoint (a bidirectional one fills the blanks in --prime)."""
-    with user_errors():
-        if length < 0:
-            raise CharlmError(f"--length {length}: must be 0 or more")
-        if not greedy and temperature <= 0:
-            raise CharlmError(f"--temperature {temperature:g}: must be > 0 (or use --greedy)")
-        if top_k is not None and top_k < 1:
-            raise CharlmError(f"--top-k {top_k}: must be 1 or more")
-        if len(blank) != 1:
-            raise CharlmError(f"--blank {blank!r}: must be a single character")
-        if sweeps < 1:
-            raise CharlmError(f"--sweeps {sweeps}: must be 1 or more")
-        ck = _load_checkpoint(checkpoint_path)
-        spec, vocab = ck.spec, ck.vocab
-        rng = np.random.default_rng(seed)
-        options = dict(temperature=temperature, top_k=top_k, greedy=greedy)
-        if spec.bidirectional:
-            if blank not in prime:
-                raise CharlmError(
-                    f"this is a bidirectional (fill-in-the-blank) model and --prime has no "
-                    f"blank '{blank}'; e.g. --prime \"I am _____ hungry\""
-                )
-            ids, blanks = sampling.parse_blanks(vocab, prime, blank, skip_unknown)
-            out = sampling.fill(ck.params, spec, ids, blanks, rng, sweeps=sweeps, **options)
-            typer.echo(vocab.decode(out))
-            return
-        if blank in prime and not _knows(vocab, blank):
+    _at_least("--length", length, 0)
+    if not (math.isfinite(temperature) and temperature >= 1e-3):  # lower overflows: --greedy
+        raise CharlmError(
+            f"--temperature {temperature:g}: must be > 0 (or use --greedy), finite and at least "
+            f"0.001 (lower is --greedy, the likeliest character every time)"
+        )
+    _at_least("--top-k", top_k, 1)
+    _at_least("--seed", seed, 0)
+    _at_least("--sweeps", sweeps, 1)
+    if len(blank) != 1:
+        raise CharlmError(f"--blank {blank!r}: must be a single character")
+    ck = _load_checkpoint(checkpoint_path)
+    spec, vocab = ck.spec, ck.vocab
+    rng = np.random.default_rng(seed)
+    options = dict(temperature=temperature, top_k=top_k, greedy=greedy)
+    if spec.bidirectional:
+        if blank not in prime:
             raise CharlmError(
-                f"--prime has blanks '{blank}', but this model reads left to right: it continues "
-                f"text and cannot fill blanks; train a bidirectional one (configs/bilstm.yaml)"
+                f"this is a bidirectional (fill-in-the-blank) model and --prime has no "
+                f"blank '{blank}'; e.g. --prime \"I am _____ hungry\""
             )
-        ids = sampling.encode_prime(vocab, prime, skip_unknown)
-        decode = vocab.decoder()
-        typer.echo(decode(ids), nl=False)
-        if len(ids) == 0:
-            ids = sampling.start_ids(vocab)
-        for i in sampling.generate(ck.params, spec, ids, length, rng, **options):
-            typer.echo(decode([i]), nl=False)
-            sys.stdout.flush()
-        typer.echo()
+        ids, blanks = sampling.parse_blanks(vocab, prime, blank, skip_unknown)
+        _check_reading(ck, len(ids), "--prime")
+        out = sampling.fill(ck.params, spec, ids, blanks, rng, sweeps=sweeps, **options)
+        _emit(vocab.decode(out))
+        return
+    if blank in prime and not _knows(vocab, blank):
+        raise CharlmError(
+            f"--prime has blanks '{blank}', but this model reads left to right: it continues "
+            f"text and cannot fill blanks; train a bidirectional one (configs/bilstm.yaml)"
+        )
+    ids = sampling.encode_prime(vocab, prime, skip_unknown)
+    _check_reading(ck, len(ids), "--prime")
+    decode = vocab.decoder()
+    _emit(decode(ids), nl=False)
+    if len(ids) == 0:
+        ids = sampling.start_ids(vocab)
+    for i in sampling.generate(ck.params, spec, ids, length, rng, **options):
+        _emit(decode([i]), nl=False)
+        sys.stdout.flush()
+        if guard.output_failed():  # | head -1 has what it wanted: stop generating
+            break
+    _emit("")
+
+
+def _emit(text, nl=True):
+    """Text to standard output (guard.Output: a failed write stops the command, later)."""
+    sys.stdout.write(text + ("\n" if nl else ""))
+
+
+def _check_reading(ck, n, what, backward=False, itemsize=None):
+    """Refuse, before the forward pass, a text whose activations would not fit in memory."""
+    itemsize = itemsize or ck.params["head.weight"].dtype.itemsize
+    need = model_memory(ck.spec, 1, n, itemsize, backward=backward)
+    memory.require(need, f"{what}: reading its {n:,} characters with this model needs")
 
 
 def _knows(vocab, char):
@@ -404,23 +418,30 @@ def eval_(
         Path | None, typer.Option(help="Evaluate on this file (default: the validation split).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: loss, bpc, chars.")] = False,
+    corpus: Annotated[
+        str | None,
+        typer.Option(help="Where the run's corpus is now, if it moved (the same text: checked)."),
+    ] = None,
 ):
     """Loss in nats and bits per character on the validation split or a file."""
-    with user_errors():
-        ck = _load_checkpoint(checkpoint_path)
-        cfg = ck.config
-        if text is None:
-            ids = training.load_corpus(cfg, ck.vocab, _download_progress()).val
-            where = f"the validation split of {cfg.data.corpus}"
-        else:
-            ids, _ = data.read(text, cfg.data.encoding, ck.vocab)
-            where = str(text)
-        if len(ids) < 2:
-            raise CharlmError(f"{where}: too short to evaluate (at least 2 characters)")
-        t = cfg.train
-        loss, n = training.evaluate(ck.params, ck.spec, ids, t.batch_size, t.seq_len)
+    if text is not None and corpus is not None:
+        raise CharlmError("--text evaluates a file, --corpus the run's validation split: not both")
+    ck = _load_checkpoint(checkpoint_path)
+    cfg = ck.config
+    if text is None:
+        if corpus is not None:
+            cfg = config_mod.apply(cfg, [f"data.corpus={corpus}"], "--corpus")
+        ids = training.load_corpus(cfg, ck.vocab, _download_progress(), identity=ck.corpus).val
+        where = f"the validation split of {cfg.data.corpus}"
+    else:
+        ids, _ = data.read(text, cfg.data.encoding, ck.vocab)
+        where = str(text)
+    if len(ids) < 2:
+        raise CharlmError(f"{where}: too short to evaluate (at least 2 characters)")
+    t = cfg.train
+    loss, n = training.evaluate(ck.params, ck.spec, ids, t.batch_size, t.seq_len)
     if as_json:
-        typer.echo(json.dumps({"loss": loss, "bpc": loss / head.LN2, "chars": n}))
+        _emit(json.dumps({"loss": loss, "bpc": loss / head.LN2, "chars": n}))
     else:
         console.print(
             f"loss {loss:.4f} nats/char, {loss / head.LN2:.4f} bits/char, "
@@ -440,9 +461,10 @@ def export_(
     force: ForceOpt = False,
 ):
     """Write a checkpoint's weights as .safetensors, under torch.nn's names (see README)."""
-    with user_errors():
-        ck = checkpoint.load(checkpoint_path)
-        tensors = handoff.export(ck, out, force)
+    source = checkpoint.find(checkpoint_path)
+    files.check_target(out, "file", force, inputs=[source])  # before any work
+    ck = checkpoint.load(source)
+    tensors = handoff.export(ck, out, force, inputs=[source])
     size = sum(a.nbytes for a in tensors.values())
     console.print(
         f"wrote {out}: {len(tensors)} tensors ({size:,} bytes) of a {ck.spec.describe()}, "
@@ -460,8 +482,7 @@ def import_(
     force: ForceOpt = False,
 ):
     """Make a charlm checkpoint of a .safetensors model (from charlm export or torch)."""
-    with user_errors():
-        ck = handoff.import_(model_path, out, force)
+    ck = handoff.import_(model_path, out, force)  # refuses out = model_path, too
     console.print(
         f"wrote {out}: a {ck.spec.describe()}, hidden {ck.spec.hidden_size}, "
         f"{len(ck.vocab)} symbols; sample and eval use it as it is. "
@@ -476,12 +497,11 @@ def _read_text(text, file):
         raise CharlmError("give the text as an argument or with --file, not both")
     if file is None:
         return text
+    raw = files.read_bytes(file, "text file")  # once: a pipe cannot be read twice
     try:
-        return Path(file).read_text(encoding="utf-8")
+        return raw.decode("utf-8-sig")  # a leading byte-order mark is not text
     except UnicodeDecodeError as e:
         raise CharlmError(f"{file}: not UTF-8 at byte offset {e.start}") from None
-    except OSError as e:
-        raise CharlmError(f"cannot read {file}: {e.strerror or e}") from None
 
 
 def _encode(vocab, text, skip_unknown, where):
@@ -525,40 +545,47 @@ def gradflow(
     png: Annotated[Path | None, typer.Option(help="Also draw the plot to this PNG file.")] = None,
     as_json: JsonOpt = False,
     skip_unknown: SkipOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the PNG if it exists.")] = False,
 ):
     """Gradient flow through time: ||dL_T/dh_t|| of the last prediction at every step t."""
-    with user_errors():
-        window = _read_text(text, file)
-        window = flow_mod.TEXT if window is None else window
-        if length < 1:
-            raise CharlmError(f"--length {length}: must be 1 or more")
-        if hidden < 1:
-            raise CharlmError(f"--hidden {hidden}: must be 1 or more")
-        types = _split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else ()
-        if not checkpoints and not types:
-            types = config_mod.CELL_TYPES
-        models = []
-        for path in checkpoints or []:
-            ck = checkpoint.load(path)
-            ids = _encode(ck.vocab, window, skip_unknown, "the text")
-            models.append((ck.params, ck.spec, ids, f"{path} ({ck.spec.describe()})"))
-        vocab = flow_mod.text_vocab(window)
-        for cell in types:
-            params, spec = flow_mod.fresh(cell, hidden, len(vocab), seed, scale_hh)
-            models.append((params, spec, vocab.encode(window), f"fresh {cell} {hidden}"))
-        flows = []
-        for params, spec, ids, name in models:
-            if len(ids) < length + 1:
-                raise CharlmError(
-                    f"--length {length} needs {length + 1} characters and the text has "
-                    f"{len(ids)}; give a longer text or a smaller --length"
-                )
-            flows.append(flow_mod.flow(params, spec, ids[: length + 1], name))
-        if png is not None:
-            show.flow_png(flows, png)
+    _at_least("--length", length, 1)
+    _at_least("--hidden", hidden, 1)
+    _at_least("--seed", seed, 0)
+    _finite("--scale-hh", scale_hh)
+    sources = [checkpoint.find(path) for path in checkpoints or []]
+    if png is not None:
+        files.check_target(png, "plot", force, inputs=[*sources, *([file] if file else [])])
+    window = _read_text(text, file)
+    window = flow_mod.TEXT if window is None else window
+    types = _split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else ()
+    if not checkpoints and not types:
+        types = config_mod.CELL_TYPES
+    models = []
+    for path, source in zip(checkpoints or [], sources, strict=True):
+        ck = checkpoint.load(source)
+        ids = _encode(ck.vocab, window, skip_unknown, "the text")
+        models.append((ck.params, ck.spec, ids, f"{path} ({ck.spec.describe()})"))
+    vocab = flow_mod.text_vocab(window)
+    for cell in types:
+        spec = ModelSpec(cell, len(vocab), hidden)
+        memory.require(model_memory(spec, 1, length + 1, 8), f"--hidden {hidden:,} needs")
+        params, spec = flow_mod.fresh(cell, hidden, len(vocab), seed, scale_hh)
+        models.append((params, spec, vocab.encode(window), f"fresh {cell} {hidden}"))
+    flows = []
+    for params, spec, ids, name in models:
+        if len(ids) < length + 1:
+            raise CharlmError(
+                f"--length {length} needs {length + 1} characters and the text has "
+                f"{len(ids)}; give a longer text or a smaller --length"
+            )
+        need = model_memory(spec, 1, length + 1, 8)
+        memory.require(need, f"--length {length:,} with {name} needs")
+        flows.append(flow_mod.flow(params, spec, ids[: length + 1], name))
+    if png is not None:
+        show.flow_png(flows, png, force=force)
     if as_json:
         models_json = [f.to_dict() for f in flows]
-        typer.echo(json.dumps({"length": length, "models": models_json}))
+        _emit(json.dumps({"length": length, "models": models_json}))
         return
     for table in show.flow_tables(flows, every):
         console.print(table)
@@ -588,26 +615,33 @@ def saliency(
     ] = None,
     as_json: JsonOpt = False,
     skip_unknown: SkipOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the page if it exists.")] = False,
 ):
     """Which input characters a prediction depended on: ||dL/dv_t|| for each character t."""
-    with user_errors():
-        content = _read_text(text, file)
-        if not content:
-            raise CharlmError('give the text to explain, e.g. charlm saliency "To be, or not to b"')
-        ck = _load_checkpoint(checkpoint_path)
-        ids = _encode(ck.vocab, content, skip_unknown, "the text")
-        target_id = None
-        if target is not None:
-            found = _encode(ck.vocab, target, False, "--target")
-            if len(found) != 1:
-                raise CharlmError(f"--target {target!r}: must be a single character")
-            target_id = int(found[0])
-        sal = saliency_mod.saliency(ck.params, ck.spec, ck.vocab, ids, at, target_id)
-        if html_path is not None:
-            page = show.saliency_html(sal).encode("utf-8")
-            checkpoint.atomic_write(html_path, lambda f: f.write(page), "HTML page")
+    source = _checkpoint_path(checkpoint_path)
+    inputs = [source, *([file] if file else [])]
+    if html_path is not None:
+        files.check_target(html_path, "HTML page", force, inputs)
+    content = _read_text(text, file)
+    if not content:
+        raise CharlmError('give the text to explain, e.g. charlm saliency "To be, or not to b"')
+    ck = checkpoint.load(source)
+    ids = _encode(ck.vocab, content, skip_unknown, "the text")
+    one_hot = 0 if ck.spec.embedding_size else 2 * len(ids) * len(ck.vocab) * 8
+    need = model_memory(ck.spec, 1, len(ids), 8) + one_hot
+    memory.require(need, f"the text: explaining a prediction from {len(ids):,} characters needs")
+    target_id = None
+    if target is not None:
+        found = _encode(ck.vocab, target, False, "--target")
+        if len(found) != 1:
+            raise CharlmError(f"--target {target!r}: must be a single character")
+        target_id = int(found[0])
+    sal = saliency_mod.saliency(ck.params, ck.spec, ck.vocab, ids, at, target_id)
+    if html_path is not None:
+        page = show.saliency_html(sal).encode("utf-8")
+        files.write_bytes(html_path, page, "HTML page", force=force, inputs=inputs)
     if as_json:
-        typer.echo(json.dumps(sal.to_dict()))
+        _emit(json.dumps(sal.to_dict()))
         return
     console.print(show.saliency_text(sal))
     console.print(show.saliency_summary(sal))
@@ -636,15 +670,14 @@ def corpus_make(
 ):
     """Write a synthetic corpus: recall (a key, GAP filler letters, the key again) or
     brackets (balanced nesting, DEPTH deep)."""
-    with user_errors():
-        body = synthetic.make(kind, size, seed, gap=gap, depth=depth, keys=keys)
-        path = out or Path("corpora") / synthetic.default_name(kind, gap, depth)
-        data_bytes = body.encode("utf-8")
-        same = path.is_file() and path.read_bytes() == data_bytes
-        if not same:
-            checkpoint.refuse_overwrite(path, force)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            checkpoint.atomic_write(path, lambda f: f.write(data_bytes), "corpus")
+    _at_least("--seed", seed, 0)
+    path = out or Path("corpora") / synthetic.default_name(kind, gap, depth)
+    body = synthetic.make(kind, size, seed, gap=gap, depth=depth, keys=keys)
+    data_bytes = body.encode("utf-8")
+    same = files.is_regular(path) and path.stat().st_size == len(data_bytes)
+    same = same and not path.is_symlink() and path.read_bytes() == data_bytes
+    if not same:
+        files.write_bytes(path, data_bytes, "corpus", force=force)
     lines = body.count("\n")
     what = f"{len(body):,} characters in {lines:,} lines (seed {seed})"
     first = body.split("\n", 1)[0]

@@ -5,11 +5,13 @@ a `--set section.key=value` override and the built-in defaults all pass the same
 every refusal is one line naming the file, line and key, what was given and what is allowed.
 """
 
+import codecs
 import contextlib
 import dataclasses
 import difflib
 import math
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -47,7 +49,7 @@ class ModelConfig:
 class DataConfig:
     corpus: str = _f("tinyshakespeare")  # a path, or a name from the catalog in corpora/
     val_fraction: float = _f(0.1, above=0.0, below=1.0)
-    encoding: str = _f("utf-8")  # a Python codec name, or "bytes" for a byte-level model
+    encoding: str = _f("utf-8", encoding=True)  # a text codec's name, or "bytes" (byte-level)
 
 
 @dataclass
@@ -77,7 +79,7 @@ class TrainConfig:
 
 @dataclass
 class OutputConfig:
-    run: str = _f("lstm")
+    run: str = _f("lstm", name=True)  # a plain folder name, directly under dir
     dir: str = _f("checkpoints")
 
 
@@ -93,7 +95,32 @@ SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads 1e-3 as a float (PyYAML's YAML 1.1 rule wants a dot)."""
+    """SafeLoader that also reads 1e-3 as a float (PyYAML's YAML 1.1 rule wants a dot), and
+    refuses what makes a config mean something other than it says: a key given twice (the
+    last would silently win) and aliases (*name: one value in two places, where an override
+    of one would change both, and an alias bomb expands to gigabytes)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not supported in a charlm config; write the value out",
+                self.peek_event().start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {_short(key)} is given twice", key_node.start_mark
+                )
+            if key is not None:
+                seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 _Loader.add_implicit_resolver(
@@ -118,6 +145,8 @@ def load(path=None, overrides=()):
             raise CharlmError(f"{source}: cannot read the config ({e})") from None
         try:
             raw = yaml.load(text, Loader=_Loader)
+        except RecursionError:
+            raise CharlmError(f"{source}: not a charlm config (nested too deeply)") from None
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f", line {mark.line + 1}" if mark else ""
@@ -231,13 +260,17 @@ def _check_value(section, name, value, where):
     if not _is_type(value, base):
         allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
         allowed = allowed[base] + (" or null" if optional else "")
-        raise CharlmError(f"{where}: {key} must be {allowed}, got {_kind(value)} {value!r}")
+        raise CharlmError(f"{where}: {key} must be {allowed}, got {_kind(value)} {_short(value)}")
     if base is float and not math.isfinite(value):
         raise CharlmError(f"{where}: {key} must be a finite number, got {value!r}")
+    if rules.get("name"):
+        _check_name(key, value, where)
+    if rules.get("encoding"):
+        check_text_encoding(value, f"{where}: {key}")
     if "choices" in rules and value not in rules["choices"]:
         raise CharlmError(
             f"{where}: {key} must be one of {', '.join(rules['choices'])}, "
-            f"got {value!r}{_suggest(str(value), rules['choices'])}"
+            f"got {_short(value)}{_suggest(str(value)[:100], rules['choices'])}"
         )
     bounds = [
         ("min", ">=", value < rules.get("min", value)),
@@ -247,7 +280,57 @@ def _check_value(section, name, value, where):
     ]
     if any(bad for _, _, bad in bounds):
         limits = " and ".join(f"{op} {rules[rule]}" for rule, op, _ in bounds if rule in rules)
-        raise CharlmError(f"{where}: {key} must be {limits}, got {value!r}")
+        raise CharlmError(f"{where}: {key} must be {limits}, got {_short(value)}")
+
+
+def check_run_name(name, where):
+    """Refuse a run folder whose name could not be output.run (see _check_name)."""
+    _check_name("output.run", name, where)
+
+
+def _check_name(key, value, where):
+    """A run name is one plain folder name: it cannot leave output.dir or be output.dir."""
+    bad = (
+        not value.strip()
+        or value in (".", "..")
+        or any(c in value for c in "/\\\0")
+        or value.startswith(".")
+        or len(value.encode("utf-8", "surrogateescape")) > 255
+    )
+    if bad:
+        raise CharlmError(
+            f"{where}: {key} must be a plain folder name (no '/', not empty, not starting with "
+            f"'.'), got {_short(value)}; it names a folder directly under output.dir"
+        )
+
+
+def check_text_encoding(name, where):
+    """Refuse a codec that does not turn bytes into text (rot13, base64, zlib, ...)."""
+    if name == "bytes":
+        return
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise CharlmError(
+            f"{where}: unknown encoding {_short(name)}; use a Python codec name such as "
+            f"utf-8 or latin-1, or bytes for a byte-level model"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
+        raise CharlmError(
+            f"{where}: {_short(name)} is not a text encoding; use a text codec's name such as "
+            f"utf-8 or latin-1, or bytes for a byte-level model"
+        )
+
+
+def _short(value, limit=60):
+    """repr(value), cut short: a value quoted in an error may be huge (a YAML alias bomb)."""
+    r = _REPR.repr(value)
+    return r if len(r) <= limit else r[:limit] + "..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 2, 4, 4
 
 
 def _base_type(tp):

@@ -11,11 +11,15 @@ stopped, so the hidden state carries from one window to the next.
 """
 
 import codecs
+import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from charlm import files, memory
+from charlm.config import check_text_encoding
 from charlm.errors import CharlmError
 
 BLOCK = 1 << 22  # bytes read at a time
@@ -24,7 +28,8 @@ UNICODE = 0x110000  # code points
 
 def valid_codes(codes, byte_level):
     """Whether codes (an integer array, e.g. read from a file) can be a vocabulary: one
-    dimension, not empty, strictly ascending, within Unicode (or bytes)."""
+    dimension, not empty, strictly ascending, within Unicode (or bytes), no lone surrogates
+    (U+D800..U+DFFF are not characters: no text can hold them)."""
     codes = np.asarray(codes)
     return bool(
         codes.ndim == 1
@@ -33,6 +38,7 @@ def valid_codes(codes, byte_level):
         and codes.min() >= 0
         and codes.max() < (256 if byte_level else UNICODE)
         and (np.diff(codes.astype(np.int64)) > 0).all()
+        and (byte_level or not ((codes >= 0xD800) & (codes < 0xE000)).any())
     )
 
 
@@ -65,7 +71,8 @@ class Vocab:
     def encode(self, text, skip_unknown=False):
         """Ids (n,) of a str (UTF-8 encoded first for a byte-level vocabulary) or bytes."""
         if self.byte_level and isinstance(text, str):
-            text = text.encode("utf-8")
+            # surrogateescape: an argument that was not UTF-8 gives back its own bytes
+            text = text.encode("utf-8", "surrogateescape")
         codes = _codes(text)
         missing = self.unknown(codes)
         if missing and not skip_unknown:
@@ -100,28 +107,38 @@ def _describe(symbols, limit=10):
     return f"{len(symbols)} {noun} ({shown}{more})"
 
 
-def _blocks(path, encoding):
-    """Yield the file's code points (uint32 arrays) block by block.
+class _Source:
+    """A corpus file, opened once per pass. A regular file is read from disk each time; any
+    other input (a pipe, /dev/stdin, a FIFO) is read once into memory, as it cannot be read
+    twice. Each pass hashes the bytes, so a file that changes between passes is caught."""
 
-    encoding "bytes" yields byte values. A decoding error names its byte offset."""
-    path = Path(path)
-    try:
-        f = open(path, "rb")  # noqa: SIM115 (closed below; the generator owns it)
-    except FileNotFoundError:
-        raise CharlmError(f"{path}: corpus file not found; check data.corpus") from None
-    except IsADirectoryError:
-        raise CharlmError(f"{path}: is a directory; data.corpus must name a text file") from None
-    except OSError as e:
-        raise CharlmError(f"{path}: cannot read the corpus ({e.strerror})") from None
-    with f:
+    def __init__(self, path):
+        self.path = Path(path)
+        regular = files.is_regular(self.path)
+        self.data = None if regular else files.read_bytes(path, "corpus file")
+
+    def open(self):
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        return files.open_input(self.path, "corpus file")
+
+
+def _blocks(source, encoding, digest):
+    """Yield the corpus's code points (uint32 arrays) block by block, updating digest (a
+    hashlib object) with the bytes read. encoding "bytes" yields byte values. A leading
+    byte-order mark (U+FEFF) is not text and is dropped. A decoding error names its offset."""
+    path = source.path
+    with source.open() as f:
         if encoding == "bytes":
-            while block := f.read(BLOCK):
+            while block := _read(f, path):
+                digest.update(block)
                 yield np.frombuffer(block, dtype=np.uint8).astype(np.uint32)
             return
         decoder = codecs.getincrementaldecoder(encoding)()
-        offset = 0  # bytes read before this block
+        offset, first = 0, True  # bytes read before this block
         while True:
-            block = f.read(BLOCK)
+            block = _read(f, path)
+            digest.update(block)
             pending = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(block, final=not block)
@@ -132,6 +149,13 @@ def _blocks(path, encoding):
                     f"convert the file to {encoding}, set data.encoding to its encoding, "
                     f"or use data.encoding: bytes"
                 ) from None
+            except (ValueError, TypeError) as e:  # UnicodeError and the codecs' own errors
+                raise CharlmError(
+                    f"{path}: cannot decode as {encoding} ({str(e)[:80]}); "
+                    f"set data.encoding to the file's encoding, or use data.encoding: bytes"
+                ) from None
+            if first and text:
+                text, first = text.removeprefix("\ufeff"), False
             if text:
                 yield _codes(text)
             if not block:
@@ -139,31 +163,54 @@ def _blocks(path, encoding):
             offset += len(block)
 
 
-def check_encoding(encoding):
-    if encoding == "bytes":
-        return
+def _read(f, path):
     try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise CharlmError(
-            f"data.encoding: unknown encoding {encoding!r}; use a Python codec name such as "
-            f"utf-8 or latin-1, or bytes for a byte-level model"
-        ) from None
+        return f.read(BLOCK)
+    except OSError as e:
+        raise CharlmError(f"{path}: cannot read the corpus ({e.strerror or e})") from None
+
+
+def check_encoding(encoding):
+    """Refuse a name that is not a text encoding (charlm.config.check_encoding)."""
+    check_text_encoding(encoding, "data.encoding")
+
+
+@dataclass
+class Text:
+    """A corpus read: its ids, vocabulary, and identity (size in bytes and SHA-256)."""
+
+    ids: np.ndarray
+    vocab: Vocab
+    size: int
+    sha256: str
 
 
 def read(path, encoding="utf-8", vocab=None):
-    """(ids (N,), vocab) of a corpus file, in two passes over it: count symbols, then encode.
+    """(ids (N,), vocab) of a corpus file (load())."""
+    text = load(path, encoding, vocab)
+    return text.ids, text.vocab
+
+
+def load(path, encoding="utf-8", vocab=None):
+    """A Text of a corpus file, in two passes over it: count symbols, then encode.
 
     vocab: encode with this vocabulary (a checkpoint's) instead of the file's own; a symbol
-    outside it is an error that names it.
+    outside it is an error that names it. Sizes are checked before the ids are allocated.
     """
     check_encoding(encoding)
+    source = _Source(path)
     counts = np.zeros(256 if encoding == "bytes" else UNICODE, dtype=np.int64)
-    for codes in _blocks(path, encoding):
+    first = hashlib.sha256()
+    for codes in _blocks(source, encoding, first):
         counts += np.bincount(codes, minlength=len(counts))
     n = int(counts.sum())
     if n == 0:
         raise CharlmError(f"{path}: the corpus is empty; point data.corpus at a text file")
+    if encoding != "bytes" and counts[0xD800:0xE000].any():
+        raise CharlmError(
+            f"{path}: decoded as {encoding}, it holds surrogate code points (U+D800..U+DFFF), "
+            f"which are not characters; use the file's real encoding (utf-8?) or bytes"
+        )
     present = np.flatnonzero(counts).astype(np.uint32)
     if vocab is None:
         vocab = Vocab(present, byte_level=encoding == "bytes")
@@ -176,12 +223,25 @@ def read(path, encoding="utf-8", vocab=None):
             )
     table = np.zeros(len(counts), dtype=vocab.dtype)
     table[vocab.codes] = np.arange(len(vocab), dtype=vocab.dtype)
+    memory.require(n * np.dtype(vocab.dtype).itemsize, f"{path}: its {n:,} characters need")
     ids = np.empty(n, dtype=vocab.dtype)
-    at = 0
-    for codes in _blocks(path, encoding):
+    at, second = 0, hashlib.sha256()
+    for codes in _blocks(source, encoding, second):
+        if at + len(codes) > n:
+            break
         ids[at : at + len(codes)] = table[codes]
         at += len(codes)
-    return ids, vocab
+    if at != n or second.digest() != first.digest():
+        raise CharlmError(f"{path}: the file changed while charlm read it; run the command again")
+    size = len(source.data) if source.data is not None else _size(path)
+    return Text(ids, vocab, size, first.hexdigest())
+
+
+def _size(path):
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
 
 
 def split(ids, val_fraction):
@@ -197,8 +257,14 @@ class Batches:
         self.ids, self.B, self.T = ids, batch_size, seq_len
         self.L = (len(ids) - 1) // batch_size  # characters per stream
         self.windows = self.L // seq_len  # windows per epoch
-        # offsets[t, b] of window 0; window w adds w*T
-        self.offsets = np.add.outer(np.arange(seq_len), np.arange(batch_size) * self.L)
+        self._offsets = None  # made on first use: the caller checks the sizes first
+
+    @property
+    def offsets(self):
+        """offsets[t, b] of window 0; window w adds w*T."""
+        if self._offsets is None:
+            self._offsets = np.add.outer(np.arange(self.T), np.arange(self.B) * self.L)
+        return self._offsets
 
     def window(self, w):
         """(x, y), each (T, B) int64 ids, of window w of an epoch."""

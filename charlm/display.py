@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Column, Table
 
 from charlm.nn import head
-from charlm.optim import learning_rate
+from charlm.optim import describe_schedule, planned_rate
 from charlm.train import Reporter
 
 RATE_SMOOTHING = 0.9
@@ -18,14 +18,6 @@ RATE_SMOOTHING = 0.9
 def _clock(seconds):
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def _schedule(t):
-    """'0.004', or '0.004 (100 warmup steps, then cosine to 0)'."""
-    parts = [f"{t.warmup_steps:,} warmup steps"] if t.warmup_steps else []
-    if t.lr_schedule == "cosine":
-        parts.append(f"cosine to {t.lr_min:g}")
-    return f"{t.lr:g}" + (f" ({', then '.join(parts)})" if parts else "")
 
 
 class TrainDisplay(Reporter):
@@ -66,7 +58,7 @@ class TrainDisplay(Reporter):
             f"[bold]{verb}[/] {spec.describe()}, hidden {spec.hidden_size}, "
             f"{n_params:,} parameters, on {escape(str(corpus.path))} "
             f"({train_n:,} train / {val_n:,} val characters, {len(ck.vocab)} symbols); "
-            f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {_schedule(t)}, "
+            f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {describe_schedule(t)}, "
             f"{total:,} steps ({total / corpus.batches.windows:.2f} epochs) -> "
             f"{escape(str(self.run_dir))}"
         )
@@ -84,7 +76,7 @@ class TrainDisplay(Reporter):
             f"{self.rate:,.0f} char/s  ETA {_clock(chars_left / self.rate)}"
         )
         if t.lr_schedule != "constant" or ck.step <= t.warmup_steps:
-            figures += f"  lr {learning_rate(t, ck.step, total):.2e}"
+            figures += f"  lr {planned_rate(t, ck.step, ck.schedule):.2e}"
         if self.val_bpc is not None:
             figures += f"  val {self.val_bpc:.3f} bpc"
         self.progress.update(self.task, completed=ck.step, figures=figures)

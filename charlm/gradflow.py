@@ -109,7 +109,9 @@ def fresh(cell, hidden, vocab_size, seed=0, scale_hh=1.0):
 
 def text_vocab(text):
     """The vocabulary of a text: what a fresh model reads it with."""
-    return Vocab(np.unique(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)))
+    # surrogatepass: an argument that was not UTF-8 holds lone surrogates, symbols all the same
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return Vocab(np.unique(codes))
 
 
 def steps_to_show(T, every=False):

@@ -15,11 +15,12 @@ safetensors is an optional dependency: pip install "charlm[export]".
 """
 
 import json
+import os
 import re
 
 import numpy as np
 
-from charlm import checkpoint, config, train
+from charlm import checkpoint, config, files, train
 from charlm.data import Vocab, valid_codes
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
@@ -56,10 +57,11 @@ def charlm_name(name):
     return name if name in ("embedding.weight", "head.weight", "head.bias") else None
 
 
-def export(ck, out, force=False):
-    """Write ck's weights and metadata to out (.safetensors), atomically."""
+def export(ck, out, force=False, inputs=()):
+    """Write ck's weights and metadata to out (.safetensors), through the guarded writer
+    (inputs: the files this command read, never written over)."""
     st = _safetensors()
-    checkpoint.refuse_overwrite(out, force)
+    files.check_target(out, "file", force, inputs)
     tensors = {torch_name(k): np.ascontiguousarray(v) for k, v in ck.params.items()}
     metadata = {
         "format": FORMAT,
@@ -68,13 +70,15 @@ def export(ck, out, force=False):
         "config": json.dumps(config.to_dict(ck.config)),
     }
     data = st.numpy.save(tensors, metadata=metadata)
-    checkpoint.atomic_write(out, lambda f: f.write(data), "file")
+    files.write_bytes(out, data, "file", force=force, inputs=inputs)
     return tensors
 
 
 def read(path):
     """(tensors under charlm's names, metadata) of a .safetensors file, checked."""
     st = _safetensors()
+    if os.path.lexists(path) and not files.is_regular(path):
+        raise CharlmError(f"{path}: not a regular file; give the path of a .safetensors file")
     try:
         with st.safe_open(str(path), "np") as f:
             metadata = f.metadata() or {}
@@ -118,27 +122,30 @@ def infer_model(tensors, where):
 def to_checkpoint(path):
     """A fresh-run Checkpoint (step 0, zero optimiser state) holding the file's weights."""
     tensors, meta = read(path)
-    try:
-        codes = np.array(json.loads(meta["vocab"]), dtype=np.int64)
-        byte_level = json.loads(meta.get("byte_level", "false")) is True
-    except KeyError:
+    if "vocab" not in meta:
         raise CharlmError(
             f"{path}: no 'vocab' metadata; charlm needs the characters: save with "
             f"metadata={{'vocab': json.dumps([ord(c) for c in chars])}}"
-        ) from None
-    except (ValueError, TypeError, OverflowError):
-        raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers") from None
+        )
+    codes = _json(path, meta, "vocab")
+    if not isinstance(codes, list) or not all(type(c) is int for c in codes):
+        raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers")
+    byte_level = _json(path, meta, "byte_level") if "byte_level" in meta else False
+    if not isinstance(byte_level, bool):
+        raise CharlmError(f"{path}: the 'byte_level' metadata must be true or false")
+    codes = np.array(codes if all(-1 < c < 2**32 for c in codes) else [-1], dtype=np.int64)
     if not valid_codes(codes, byte_level):
-        raise CharlmError(f"{path}: the 'vocab' metadata must be ascending code points")
+        raise CharlmError(
+            f"{path}: the 'vocab' metadata must be ascending "
+            + ("byte values" if byte_level else "Unicode code points (no surrogates)")
+        )
     vocab = Vocab(codes.astype(np.uint32), byte_level)
     if "config" in meta:
-        try:
-            raw = json.loads(meta["config"])
-        except json.JSONDecodeError as e:
-            raise CharlmError(f"{path}: the 'config' metadata is not JSON ({e.msg})") from None
-        cfg = config.from_dict(raw, f"{path} (its config)")
+        cfg = config.from_dict(_json(path, meta, "config"), f"{path} (its config)")
     else:
-        dtype = str(tensors["head.weight"].dtype) if "head.weight" in tensors else "float32"
+        # float16 weights compute in float32 here (exactly: every float16 is a float32)
+        head_dtype = tensors["head.weight"].dtype if "head.weight" in tensors else None
+        dtype = "float64" if head_dtype == np.float64 else "float32"
         raw = {"model": infer_model(tensors, path), "train": {"dtype": dtype}}
         cfg = config.from_dict(raw, f"{path} (its tensors)")
     spec = ModelSpec.from_config(cfg.model, len(vocab))
@@ -164,9 +171,17 @@ def to_checkpoint(path):
     return ck
 
 
+def _json(path, meta, key):
+    try:
+        return json.loads(meta[key])
+    except (ValueError, RecursionError) as e:
+        reason = getattr(e, "msg", "nested too deeply")
+        raise CharlmError(f"{path}: the '{key}' metadata is not JSON ({reason})") from None
+
+
 def import_(path, out, force=False):
     """Write the file's model as a charlm checkpoint at out; returns the Checkpoint."""
-    checkpoint.refuse_overwrite(out, force)
+    files.check_target(out, "checkpoint", force, inputs=[path])
     ck = to_checkpoint(path)
-    checkpoint.save(out, ck)
+    checkpoint.save(out, ck, force=force, inputs=[path])
     return ck

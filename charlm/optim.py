@@ -19,7 +19,8 @@ The learning rate for update n = 1, 2, ... of a run of N updates (learning_rate)
     warmup  (n <= W):  lr * n / W
     constant:          lr
     cosine:            lr_min + (lr - lr_min) * (1 + cos(pi * (n - W) / (N - W))) / 2
-A function of the step alone, so a resumed run continues the same schedule.
+A function of the step alone, so a resumed run continues the same schedule. A run extended past
+its planned steps on resume gets a warm restart over the added steps (extend, below).
 
 The state is one flat dict of arrays ("mem.weight_hh_l0", "m.head.bias", "step", ...), so a
 checkpoint stores it as it stores the parameters.
@@ -91,16 +92,54 @@ class Optimizer:
                 p -= scratch  # p -= lr m_hat / (sqrt(v_hat) + eps)
 
 
-def learning_rate(t, n, total):
-    """The lr for update n (1-based) of `total`, from a TrainConfig t (see the module doc).
-
-    Past `total` (a run extended on resume) cosine stays at lr_min."""
-    if n <= t.warmup_steps:
-        return t.lr * n / t.warmup_steps
+def learning_rate(t, n, total, warmup=None):
+    """The lr for update n (1-based) of `total`, from a TrainConfig t (see the module doc);
+    warmup: the warmup steps (None: t.warmup_steps). Past `total` cosine stays at lr_min."""
+    W = t.warmup_steps if warmup is None else warmup
+    if n <= W:
+        return t.lr * n / W
     if t.lr_schedule == "constant":
         return t.lr
-    progress = min(1.0, (n - t.warmup_steps) / max(1, total - t.warmup_steps))
+    progress = min(1.0, (n - W) / max(1, total - W))
     return t.lr_min + (t.lr - t.lr_min) * (1 + math.cos(math.pi * progress)) / 2
+
+
+def describe_schedule(t):
+    """'0.004', or '0.004 (100 warmup steps, then cosine to 0)'."""
+    parts = [f"{t.warmup_steps:,} warmup steps"] if t.warmup_steps else []
+    if t.lr_schedule == "cosine":
+        parts.append(f"cosine to {t.lr_min:g}")
+    return f"{t.lr:g}" + (f" ({', then '.join(parts)})" if parts else "")
+
+
+# A run's plan: segments [start, end, warmup] of its steps, each a schedule of its own
+# (learning_rate over steps start+1 .. end). A new run has one; a run extended past its plan
+# on resume gets a warm restart for the added steps: a warmup of RESTART_WARMUP of them, from
+# 0 up to lr, then the schedule again (cosine from lr to lr_min) by the new last step.
+RESTART_WARMUP = 0.05
+
+
+def plan(t, total):
+    """The plan of a new run of `total` steps."""
+    return [[0, int(total), int(t.warmup_steps)]]
+
+
+def extend(segments, t, total):
+    """The plan of a run resumed to `total` steps: unchanged when total is within it (an
+    interrupted run continues exactly; a lower total stops early), else the old plan to its
+    end and a warm restart over the steps added."""
+    end = segments[-1][1]
+    if total <= end:
+        return segments
+    added = total - end
+    warmup = 0 if t.lr_schedule == "constant" else max(1, round(RESTART_WARMUP * added))
+    return [*segments, [end, int(total), warmup]]
+
+
+def planned_rate(t, n, segments):
+    """The lr for update n of a run with this plan."""
+    start, end, warmup = next((s for s in reversed(segments) if s[0] < n), segments[0])
+    return learning_rate(t, n - start, end - start, warmup)
 
 
 def global_norm(grads):

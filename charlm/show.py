@@ -6,7 +6,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from charlm.checkpoint import atomic_write
+from charlm import files
 from charlm.errors import CharlmError
 from charlm.gradflow import steps_to_show
 
@@ -77,7 +77,7 @@ def flow_chart(flows, width=64):
     return out
 
 
-def flow_png(flows, path):
+def flow_png(flows, path, force=False):
     """The same as a plot: log-scale norm against steps back, one line per model."""
     try:
         import matplotlib
@@ -102,7 +102,7 @@ def flow_png(flows, path):
     ax.legend()
     fig.tight_layout()
     try:
-        atomic_write(path, lambda f: fig.savefig(f, format="png"), "plot")
+        files.write(path, lambda f: fig.savefig(f, format="png"), "plot", force=force)
     finally:
         plt.close(fig)
 

@@ -17,6 +17,7 @@ Both are seeded: the same arguments always give the same text.
 
 import numpy as np
 
+from charlm import memory
 from charlm.errors import CharlmError
 
 KINDS = ("recall", "brackets")
@@ -32,14 +33,21 @@ def recall(size, gap, seed=0, keys=8):
         raise CharlmError(f"--gap {gap}: must be 1 or more")
     if not 2 <= keys <= len(KEYS):
         raise CharlmError(f"--keys {keys}: must be from 2 to {len(KEYS)}")
+    if gap + 4 > size:
+        raise CharlmError(
+            f"--gap {gap:,}: a record is gap + 4 characters, more than --size {size:,}; "
+            f"lower --gap or raise --size"
+        )
     rng = np.random.default_rng(seed)
     n = max(1, size // (gap + 4))
     key = rng.integers(0, keys, size=n)
     filler = rng.integers(0, len(FILLER), size=(n, gap))
-    letters = np.array(list(FILLER))
-    return "".join(
-        f"{KEYS[k]}{''.join(letters[f])}{MARK}{KEYS[k]}\n" for k, f in zip(key, filler, strict=True)
-    )
+    # the records as one (n, gap + 4) array of ASCII bytes: key, filler, ':', key, newline
+    rows = np.empty((n, gap + 4), dtype=np.uint8)
+    rows[:, 0] = rows[:, gap + 2] = np.frombuffer(KEYS.encode(), np.uint8)[key]
+    rows[:, 1 : gap + 1] = np.frombuffer(FILLER.encode(), np.uint8)[filler]
+    rows[:, gap + 1], rows[:, gap + 3] = ord(MARK), ord("\n")
+    return rows.tobytes().decode("ascii")
 
 
 def recall_answers(text):
@@ -63,6 +71,11 @@ def brackets(size, depth, seed=0):
     it is back at level 0 after reaching `depth`."""
     if depth < 1:
         raise CharlmError(f"--depth {depth}: must be 1 or more")
+    if 2 * depth * depth > size:  # the walk's lines average about 2 depth^2 characters
+        raise CharlmError(
+            f"--depth {depth:,}: its lines are about 2 x depth^2 = {2 * depth * depth:,} "
+            f"characters long, more than --size {size:,}; lower --depth or raise --size"
+        )
     rng = np.random.default_rng(seed)
     opening = list(PAIRS)
     lines, total = [], 0
@@ -100,6 +113,8 @@ def make(kind, size, seed=0, gap=20, depth=8, keys=8):
     """The text of a synthetic corpus."""
     if size < 1:
         raise CharlmError(f"--size {size}: must be 1 or more")
+    if kind in KINDS:  # the text, its bytes and the generator's arrays: about 12 bytes a char
+        memory.require(12 * size, f"--size {size:,} needs")
     if kind == "recall":
         return recall(size, gap, seed, keys)
     if kind == "brackets":

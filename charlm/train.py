@@ -4,7 +4,7 @@ One step, as min-char-rnn's loop:
     x, y          = window w of the B streams (data.Batches); state reset to 0 at w = 0
     loss, grads   = model.loss_and_grads(params, x, y, state)     (state: carried, no gradient)
     norm          = clip_gradients(grads)                        (global norm before clipping)
-    lr            = learning_rate(step)                   (warmup, then constant or cosine)
+    lr            = planned_rate(step)        (the run's plan: warmup, then constant or cosine)
     params       -= optimiser update(grads, lr)
 Every eval_every steps the validation loss over the whole validation text; every sample_every a
 sample; every checkpoint_every (and at the end) checkpoints/<run>/latest.npz, and best.npz when
@@ -18,23 +18,26 @@ same parameters as 2N steps in one go.
 import contextlib
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from charlm import checkpoint, corpora, data, sample
+from charlm import checkpoint, corpora, data, files, memory, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
-from charlm.nn.model import ModelSpec, forward, init_params, init_state, loss_and_grads
-from charlm.optim import Optimizer, clip_gradients, learning_rate
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, so no lock
-    fcntl = None
+from charlm.nn.model import (
+    ModelSpec,
+    forward,
+    init_params,
+    init_state,
+    loss_and_grads,
+    param_count,
+)
+from charlm.nn.model import memory as model_memory
+from charlm.optim import SLOTS, Optimizer, clip_gradients, plan, planned_rate
+from charlm.rundir import METRICS
 
 SMOOTHING = 0.98  # of the displayed training loss, per step (an average over ~50 steps)
 SAMPLE_CHARS = 200
@@ -47,14 +50,34 @@ class Corpus:
     vocab: data.Vocab
     batches: data.Batches
     val: np.ndarray  # validation ids
+    identity: dict  # {"bytes", "sha256", "path"}: what a checkpoint records (meta/corpus)
 
 
-def load_corpus(cfg, vocab=None, progress=None):
+def load_corpus(cfg, vocab=None, progress=None, identity=None):
     """Read cfg.data.corpus (downloading a catalog corpus if needed), split and batch it.
 
-    vocab: a checkpoint's vocabulary to encode with. Refuses texts too short to train on."""
+    vocab: a checkpoint's vocabulary to encode with. identity: the checkpoint's record of the
+    text it trained on ({"bytes", "sha256", "path"}): the corpus must be that text, under any
+    path, and where data.corpus no longer leads to it, the absolute path recorded is tried.
+    Refuses texts too short to train on."""
     path = corpora.resolve(cfg.data.corpus, progress=progress)
-    ids, vocab = data.read(path, cfg.data.encoding, vocab)
+    recorded = Path(identity["path"]) if identity and identity.get("path") else None
+    if not path.exists() and recorded is not None and recorded.is_file():
+        path = recorded
+    if not path.exists() and identity:
+        raise CharlmError(
+            f"{path}: corpus file not found; the run trained on a text of "
+            f"{identity.get('bytes', 0):,} bytes (sha256 {identity.get('sha256')}): pass any "
+            f"path to it with --corpus PATH"
+        )
+    text = data.load(path, cfg.data.encoding, vocab)
+    if identity and identity.get("sha256") and identity["sha256"] != text.sha256:
+        raise CharlmError(
+            f"{path}: not the text this run trained on (sha256 {text.sha256}, {text.size:,} "
+            f"bytes; the run's corpus has sha256 {identity['sha256']}, "
+            f"{identity.get('bytes', 0):,} bytes); pass --corpus PATH to that text"
+        )
+    ids, vocab = text.ids, text.vocab
     train_ids, val_ids = data.split(ids, cfg.data.val_fraction)
     T, B = cfg.train.seq_len, cfg.train.batch_size
     batches = data.Batches(train_ids, B, T)
@@ -69,65 +92,9 @@ def load_corpus(cfg, vocab=None, progress=None):
             f"{path}: the validation split ({len(val_ids):,} characters) cannot hold one window "
             f"of seq_len {T} (needs {T + 1}); raise data.val_fraction or lower train.seq_len"
         )
-    return Corpus(path, vocab, batches, val_ids)
-
-
-LOCK = ".lock"
-
-
-@contextlib.contextmanager
-def locked(run_dir):
-    """Hold run_dir/.lock while training, so a second trainer of the same folder is refused.
-
-    An flock, not a marker file: the kernel drops it when the process ends, however it ends
-    (kill -9 included), so a dead run never leaves its folder locked. The file names the holder.
-    """
-    run_dir = Path(run_dir)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        f = open(run_dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 (closed below)
-    except OSError as e:
-        raise CharlmError(
-            f"cannot write to the run folder {run_dir} ({e.strerror or e}); "
-            f"choose another with --run NAME or --set output.dir=DIR"
-        ) from None
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.seek(0)
-                holder = f.read().strip() or "another process"
-                raise CharlmError(
-                    f"{run_dir} is being trained right now ({holder}); wait for that run "
-                    f"to end or stop it, or train into another folder with --run NAME"
-                ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"charlm train, pid {os.getpid()}\n")
-        f.flush()
-        yield
-    finally:
-        f.close()
-
-
-def prepare_run_dir(run_dir, fresh):
-    """Create the run folder; a fresh run (the caller has checked it may) starts with no
-    best.npz or metrics.jsonl of an earlier run. Called under the lock: temporary files left
-    by a killed run are nobody's now, and go."""
-    run_dir = Path(run_dir)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for tmp in run_dir.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
-        if fresh:
-            for name in (checkpoint.BEST, checkpoint.LATEST, "metrics.jsonl"):
-                (run_dir / name).unlink(missing_ok=True)
-    except OSError as e:
-        raise CharlmError(
-            f"cannot prepare the run folder {run_dir} ({e.strerror or e}); "
-            f"choose another with --run NAME or --set output.dir=DIR"
-        ) from None
+    where = str(path.resolve()) if path.is_file() else None  # a pipe has no path to record
+    found = {"bytes": text.size, "sha256": text.sha256, "path": where}
+    return Corpus(path, vocab, batches, val_ids, found)
 
 
 def total_steps(cfg, windows):
@@ -166,6 +133,8 @@ def check_resume(ck, cfg, where):
         old, new = getattr(ck.config, section), getattr(cfg, section)
         for key in keys or [f.name for f in fields(old)]:
             a, b = getattr(old, key), getattr(new, key)
+            if (section, key) == ("data", "corpus") and ck.corpus:
+                continue  # any path to the same text: load_corpus checks the content
             if a != b:
                 raise CharlmError(
                     f"{where}: cannot change {section}.{key} when resuming (the checkpoint has "
@@ -187,6 +156,24 @@ def check_resume(ck, cfg, where):
                 f"{where}: the carried hidden state is missing or the wrong shape; "
                 f"the checkpoint cannot be resumed (sample or eval still work)"
             )
+
+
+def check_memory(cfg, vocab_size):
+    """Refuse, before anything is allocated, a run that needs more memory than there is: the
+    parameters with their gradients, optimiser state and update scratch, and one window's
+    activations and their gradients (charlm.nn.model.memory)."""
+    spec, t = ModelSpec.from_config(cfg.model, vocab_size), cfg.train
+    slots = len(SLOTS[t.optimizer])
+    itemsize = np.dtype(t.dtype).itemsize
+    need = model_memory(spec, t.batch_size, t.seq_len, itemsize, True, slots)
+    need += 3 * 8 * t.batch_size * t.seq_len  # the window's ids and offsets
+    n = param_count(spec)
+    memory.require(
+        need,
+        f"a {spec.describe()} with hidden {spec.hidden_size} ({n:,} parameters) at batch "
+        f"{t.batch_size} x seq_len {t.seq_len} needs, for parameters, optimiser state and one "
+        f"window's activations,",
+    )
 
 
 def make_optimizer(cfg):
@@ -230,34 +217,48 @@ class Reporter:
 
 
 class Metrics:
-    """metrics.jsonl: one JSON object per line, appended and flushed as they come."""
+    """metrics.jsonl: one JSON object per line, appended and flushed as they come.
 
-    def __init__(self, path, resume_step=None):
+    resume_step: the step of the checkpoint a resumed run starts from; lines past it were
+    never saved and go (the run redoes those steps). source: the metrics of the folder a run
+    resumed into another folder comes from; its lines up to resume_step start the new file."""
+
+    def __init__(self, path, resume_step=None, source=None):
         self.path = Path(path)
-        if resume_step is not None and self.path.exists():
-            self._drop_after(resume_step)
-        self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        if resume_step is not None:
+            origin = Path(source) if source is not None else self.path
+            if origin.exists():
+                self._keep_until(origin, resume_step)
+        self.file = files.open_append(self.path, "metrics file")
 
-    def _drop_after(self, step):
-        """Lines past the checkpoint being resumed were never saved: the resumed run redoes
-        those steps, so remove them rather than record them twice."""
+    def _keep_until(self, origin, step):
         keep = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines = origin.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as e:
+            raise CharlmError(f"cannot read {origin} ({e.strerror or e})") from None
+        for line in lines:
             try:
                 if json.loads(line).get("step", 0) <= step:
                     keep.append(line)
-            except (json.JSONDecodeError, AttributeError):
+            except (json.JSONDecodeError, AttributeError, RecursionError):
                 pass  # a line cut short by a crash
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-        os.replace(tmp, self.path)
+        text = "".join(line + "\n" for line in keep).encode("utf-8")
+        files.write_bytes(self.path, text, "metrics file", owned=True)
 
     def write(self, **record):
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
+        try:
+            self.file.write(json.dumps(record) + "\n")
+            self.file.flush()
+        except OSError as e:
+            raise CharlmError(
+                f"cannot append to {self.path} ({e.strerror or e}); training stopped, and the "
+                f"last checkpoint in {self.path.parent} is whole"
+            ) from None
 
     def close(self):
-        self.file.close()
+        with contextlib.suppress(OSError):
+            self.file.close()
 
 
 def train_sample(ck, corpus, seed):
@@ -305,11 +306,13 @@ def step(ck, window, state, opt, dropout_rng):
     )
 
 
-def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False):
-    """Train ck (a fresh or resumed Checkpoint) in place up to the configured step count.
+def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_from=None):
+    """Train ck (a fresh or resumed Checkpoint) in place up to the configured step count,
+    the learning rate following ck.schedule (a fresh run's plan is made here).
 
-    Saves to run_dir; returns the reason it ended: "done" or "stopped" (should_stop() became
-    true; a checkpoint is saved first)."""
+    Saves to run_dir; metrics_from: the metrics.jsonl of the folder a resumed run comes from,
+    when it continues in another. Returns the reason it ended: "done" or "stopped"
+    (should_stop() became true; a checkpoint is saved first)."""
     reporter = reporter or Reporter()
     cfg, spec, batches = ck.config, ck.spec, corpus.batches
     t = cfg.train
@@ -320,14 +323,17 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False):
     rng.bit_generator.state = ck.rng
     dropout_rng = rng if spec.dropout > 0 else None
     run_dir = Path(run_dir)
-    metrics = Metrics(run_dir / "metrics.jsonl", resume_step=ck.step)
+    if ck.schedule is None:
+        ck.schedule = plan(t, total)
+    ck.corpus = corpus.identity
+    metrics = Metrics(run_dir / METRICS, resume_step=ck.step, source=metrics_from)
     state, chars = ck.state, t.batch_size * t.seq_len
     dtype = ck.params["head.weight"].dtype
 
     def save(name):
         ck.rng, ck.state = rng.bit_generator.state, state
         path = run_dir / name
-        checkpoint.save(path, ck)
+        checkpoint.save(path, ck, owned=True)
         reporter.saved(ck, path)
 
     reporter.started(ck, total, corpus)
@@ -339,7 +345,7 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False):
             tic = time.perf_counter()
             if ck.window == 0 and not spec.bidirectional:  # a new epoch starts from zeros
                 state = init_state(spec, t.batch_size, dtype)
-            opt.lr = learning_rate(t, ck.step + 1, total)
+            opt.lr = planned_rate(t, ck.step + 1, ck.schedule)
             loss, norm, state = step(ck, batches.window(ck.window), state, opt, dropout_rng)
             ck.step += 1
             ck.window = (ck.window + 1) % W

@@ -52,7 +52,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint_whole(tmp_path, ck, monke
     monkeypatch.setattr(np, "savez", dies_half_way)
     ck.step = 8
     with pytest.raises(CharlmError, match="No space left on device.*previous checkpoint"):
-        checkpoint.save(path, ck)
+        checkpoint.save(path, ck, owned=True)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["corpus.txt", "latest.npz"]
 
@@ -119,7 +119,7 @@ def test_find_and_newest(tmp_path, ck):
     run.mkdir(parents=True)
     checkpoint.save(run / "latest.npz", ck)
     assert checkpoint.find(run) == run / "latest.npz"
-    with pytest.raises(CharlmError, match="no latest.npz in this folder"):
+    with pytest.raises(CharlmError, match="no latest.npz or best.npz in this folder"):
         checkpoint.find(tmp_path)
     (tmp_path / "ckpts" / "r2").mkdir()
     checkpoint.save(tmp_path / "ckpts" / "r2" / "best.npz", ck)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm import checkpoint, train
+from charlm import checkpoint, rundir, train
 from charlm.cli import app
 from tests.helpers import write_corpus
 
@@ -185,7 +185,7 @@ def test_a_second_trainer_of_the_same_folder_is_refused(workdir):
     assert invoke("train", "--corpus", "corpus.txt", "--steps", 4, *SMALL).exit_code == 0
     latest = workdir / "checkpoints" / "lstm" / "latest.npz"
     before = latest.read_bytes()
-    with train.locked(workdir / "checkpoints" / "lstm"):  # as another trainer would hold it
+    with rundir.locked(workdir / "checkpoints" / "lstm"):  # as another trainer would hold it
         busy = f"checkpoints/lstm is being trained right now (charlm train, pid {os.getpid()})"
         one_line_error(invoke("train", "--resume", "--steps", 8), busy)
         one_line_error(invoke("train", "--corpus", "corpus.txt", "--force", *SMALL), busy)

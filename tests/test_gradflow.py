@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from charlm import gradflow as gf
+from charlm import rundir
 from charlm.cli import app
 from charlm.errors import CharlmError
 from charlm.nn import head
@@ -111,7 +112,7 @@ def test_cli_on_a_trained_checkpoint(tmp_path):
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
     run_dir = tmp_path / "checkpoints" / "test"
-    train.prepare_run_dir(run_dir, fresh=True)
+    rundir.prepare(run_dir, fresh=True)
     train.run(ck, corpus, run_dir)
     text = "the cat sat on a mat and then dog ran to it"
     path = run_dir / checkpoint.LATEST

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm import checkpoint, show, train
+from charlm import checkpoint, rundir, show, train
 from charlm import saliency as sal
 from charlm.cli import app
 from charlm.data import Vocab
@@ -114,7 +114,7 @@ def trained(tmp_path, monkeypatch):
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
     run_dir = tmp_path / "checkpoints" / "test"
-    train.prepare_run_dir(run_dir, fresh=True)
+    rundir.prepare(run_dir, fresh=True)
     train.run(ck, corpus, run_dir)
     return ck, run_dir / checkpoint.LATEST
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from charlm import checkpoint, config, train
+from charlm import checkpoint, config, rundir, train
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import forward
@@ -18,7 +18,7 @@ from tests.helpers import small_config, write_corpus
 def train_run(cfg, run_dir, ck=None):
     corpus = train.load_corpus(cfg, ck.vocab if ck else None)
     ck = ck or train.new_run(cfg, corpus.vocab)
-    train.prepare_run_dir(run_dir, fresh=ck.step == 0)
+    rundir.prepare(run_dir, fresh=ck.step == 0)
     assert train.run(ck, corpus, run_dir) == "done"
     return ck
 
@@ -77,7 +77,7 @@ def test_a_schedule_resumes_where_it_stopped(tmp_path):
     whole = train_run(cfg, tmp_path / "whole")
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
-    train.prepare_run_dir(tmp_path / "split", fresh=True)
+    rundir.prepare(tmp_path / "split", fresh=True)
     assert train.run(ck, corpus, tmp_path / "split", should_stop=lambda: ck.step == 17) == "stopped"
     resumed = train_run(cfg, tmp_path / "split", checkpoint.load(tmp_path / "split"))
     for name, p in whole.params.items():
@@ -156,7 +156,7 @@ def test_a_diverging_run_stops_and_never_saves_a_nan(tmp_path, monkeypatch, what
     cfg = small_config(tmp_path)
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
-    train.prepare_run_dir(tmp_path / "run", fresh=True)
+    rundir.prepare(tmp_path / "run", fresh=True)
     real, real_step, calls = train.loss_and_grads, train.Optimizer.step, []
 
     def diverging(params, *args):  # step 7 goes wrong, after the checkpoint of step 4
@@ -202,18 +202,18 @@ def test_resume_refuses_a_changed_model_or_geometry(tmp_path):
 
 def test_the_run_lock_dies_with_its_process(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from charlm import train\n"
-         "with train.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
+        [sys.executable, "-c", "import sys, time; from charlm import rundir\n"
+         "with rundir.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
          str(tmp_path / "run")],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert holder.stdout.readline() == "held\n"
         busy = rf"being trained right now \(charlm train, pid {holder.pid}\)"
-        with pytest.raises(CharlmError, match=busy), train.locked(tmp_path / "run"):
+        with pytest.raises(CharlmError, match=busy), rundir.locked(tmp_path / "run"):
             pass
     finally:
         holder.kill()  # SIGKILL: no chance to clean up
         holder.wait()
-    with train.locked(tmp_path / "run"):  # free again, though the file is still there
-        assert (tmp_path / "run" / train.LOCK).exists()
+    with rundir.locked(tmp_path / "run"):  # free again, though the file is still there
+        assert (tmp_path / "run" / rundir.LOCK).exists()

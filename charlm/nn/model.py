@@ -97,6 +97,30 @@ def param_shapes(spec):
     return shapes
 
 
+def param_count(spec):
+    """The number of parameters, by arithmetic (no loop over layers, nothing allocated)."""
+    V, H, G, L = spec.vocab_size, spec.hidden_size, CELLS[spec.cell].GATES, spec.num_layers
+    D = spec.embedding_size or V
+    per_direction = G * H * (D + H + 2) + (L - 1) * G * H * (H + H + 2)
+    n_dir = len(spec.directions)
+    return V * (spec.embedding_size or 0) + n_dir * per_direction + V * (n_dir * H + 1)
+
+
+def memory(spec, batch, steps, itemsize=4, backward=True, optimizer_slots=0):
+    """About how many bytes a window of `steps` x `batch` takes: the parameters (with their
+    gradients, optimiser slots and update scratch when training), the forward cache of every
+    layer (G + 3 arrays of (T, B, H) per layer and direction: the gates, c or the candidate,
+    tanh(c), h), its gradients when training (G + 1 more), and the logits (2 or 4 of
+    (T, B, V)). Within a factor of two of what the engine allocates, which is all a refusal
+    before allocating needs."""
+    G, H, V = CELLS[spec.cell].GATES, spec.hidden_size, spec.vocab_size
+    copies = 1 + (2 + optimizer_slots if backward else 0)
+    layers = spec.num_layers * len(spec.directions)
+    per_cell = (G + 3) + ((G + 1) if backward else 0)
+    window = steps * batch * (layers * H * per_cell + V * (4 if backward else 2))
+    return (copies * param_count(spec) + window) * itemsize
+
+
 def init_params(spec, rng, dtype=np.float32):
     """PyTorch's initialisation: recurrent weights and biases U(-1/sqrt(H), 1/sqrt(H)),
     the head U(-1/sqrt(F), 1/sqrt(F)) as nn.Linear, the embedding N(0, 1) as nn.Embedding.

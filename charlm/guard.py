@@ -1,0 +1,163 @@
+"""How every command ends: normally, or with one line on stderr, never a traceback.
+
+    charlm: error: <what is wrong, where, how to fix it>      exit status 2
+    charlm: error: interrupted (Ctrl-C)                        exit status 130
+
+Group is the command group every charlm command runs under. It turns into that one line:
+    - a CharlmError (the user's input) and a usage error (an unknown option, a missing
+      argument: the parser's own message);
+    - memory that cannot be had (MemoryError), which the size checks should have foreseen;
+    - Ctrl-C during set-up (training handles its own Ctrl-C: it saves first);
+    - output that cannot be written: stdout closed (>&-), a closed pipe (| head -1) or a full
+      disk (>/dev/full). Standard output is wrapped (Output) so that a failed write does not
+      raise in the middle of the work: it is recorded, later writes are dropped, and the
+      command sees output_failed() and stops (training saves first), then ends with the line.
+Characters the output's encoding cannot show are written as backslash escapes, never an error.
+"""
+
+import contextlib
+import errno
+import os
+import sys
+
+import typer
+from typer import _click
+from typer.core import TyperGroup
+
+from charlm.errors import CharlmError
+
+MIN_WIDTH = 20  # a COLUMNS below this (0, say) reads as no setting: 80 columns
+
+
+def message_line(text):
+    """One line of at most a few hundred characters (values quoted in it may be huge)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= 600 else line[:600] + "..."
+
+
+def say_error(text):
+    """Write 'charlm: error: text' as one line on stderr, whatever stderr can encode."""
+    line = f"charlm: error: {message_line(text)}\n"
+    stream = sys.stderr
+    if stream is None:
+        return
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    line = line.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(line)
+        stream.flush()
+
+
+class Output:
+    """Standard output that records a failed write instead of raising (module docstring)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.error = None if stream is not None else "standard output is closed"
+
+    def write(self, text):
+        if self.error is None:
+            try:
+                try:
+                    return self.stream.write(text)
+                except UnicodeEncodeError:
+                    enc = self.stream.encoding or "ascii"
+                    return self.stream.write(text.encode(enc, "backslashreplace").decode(enc))
+            except (OSError, ValueError) as e:
+                self._failed(e)
+        return len(text)
+
+    def flush(self):
+        if self.error is None:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError) as e:
+                self._failed(e)
+
+    def _failed(self, e):
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        self.error = f"cannot write to standard output ({reason})"
+        # what is still buffered would fail again when Python exits: send it nowhere
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if getattr(e, "errno", None) in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+                os.close(devnull)
+
+    def isatty(self):
+        return self.error is None and _call(self.stream, "isatty", False)
+
+    def fileno(self):
+        return self.stream.fileno()
+
+    def __getattr__(self, name):  # encoding, errors, buffer, ...
+        return getattr(self.stream, name)
+
+
+def _call(obj, name, default):
+    try:
+        return getattr(obj, name)()
+    except (AttributeError, OSError, ValueError):
+        return default
+
+
+def output_failed():
+    """The reason standard output failed in this command, or None."""
+    out = sys.stdout
+    return out.error if isinstance(out, Output) else None
+
+
+@contextlib.contextmanager
+def handled(console=None):
+    """Run a command: its failures become one line (module docstring)."""
+    saved = sys.stdout
+    sys.stdout = Output(saved if not isinstance(saved, Output) else saved.stream)
+    if console is not None and console.width < MIN_WIDTH:
+        console.width = 80
+    try:
+        yield
+        sys.stdout.flush()
+        if output_failed():
+            raise CharlmError(output_failed())
+    except CharlmError as e:
+        say_error(e)
+        raise typer.Exit(2) from None
+    except MemoryError as e:
+        detail = str(e).split("\n")[0] or "the allocation failed"
+        say_error(f"not enough memory ({detail}); nothing was written")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        say_error("interrupted (Ctrl-C)")
+        raise typer.Exit(130) from None
+    finally:
+        sys.stdout = saved
+
+
+class Group(TyperGroup):
+    """The charlm command group: usage errors in one line, commands run under handled()."""
+
+    console = None  # set by the CLI: the rich console whose width handled() checks
+
+    def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except _click.exceptions.NoArgsIsHelpError as e:
+            typer.echo(e.ctx.get_help())
+            code = 0
+        except _click.ClickException as e:
+            where = e.ctx.command_path if getattr(e, "ctx", None) else "charlm"
+            say_error(f"{e.format_message()} (see {where} --help)")
+            code = 2
+        except _click.exceptions.Abort:
+            say_error("interrupted (Ctrl-C)")
+            code = 130
+        code = code if isinstance(code, int) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+    def invoke(self, ctx):
+        if ctx.parent is not None:  # a nested group (corpus): the top one already guards
+            return super().invoke(ctx)
+        with handled(self.console):
+            return super().invoke(ctx)

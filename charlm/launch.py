@@ -1,0 +1,147 @@
+"""What `charlm train` settles before its first step, in this order, so that a refusal comes
+before anything is allocated or written:
+    the config -> the run folder (charlm.rundir.claim) -> the corpus -> the memory the run
+    needs (train.check_memory) -> the checkpoint to start from or continue -> the schedule.
+
+A fresh run trains into output.dir/output.run. A resumed run (--resume [RUN]) continues from
+RUN's latest.npz (its best.npz when that is all the run saved), in RUN's own folder; --run NAME
+or --set output.dir=DIR send it to another folder (missing parts taken from RUN's), which must
+not hold another run unless --force. A loose checkpoint file (an import) continues into its
+config's output.dir/output.run.
+
+Extending a run: resumed with more steps than its plan (--steps N above the planned total),
+the plan is kept to its end and the added steps get a warm restart (charlm.optim.extend); the
+note that says so is printed when the run starts. Resumed to the same total, a run continues
+its plan exactly.
+"""
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from charlm import checkpoint, rundir
+from charlm import config as config_mod
+from charlm import train as training
+from charlm.errors import CharlmError
+from charlm.optim import describe_schedule, extend, plan
+
+
+@dataclass
+class Launch:
+    ck: checkpoint.Checkpoint
+    corpus: training.Corpus
+    run_dir: Path
+    total: int
+    force: bool
+    source: Path | None = None  # the folder a resumed run comes from
+    loaded: tuple | None = None  # (checkpoint path, its stamp when read)
+    notes: list = field(default_factory=list)  # what to tell the user before training
+
+    @property
+    def fresh_folder(self):
+        """Whether the run folder starts empty of run files (a new run, or --force)."""
+        return self.source is None or (self.force and not rundir.same_folder(*self.folders))
+
+    @property
+    def folders(self):
+        return self.run_dir, self.source
+
+    @property
+    def metrics_from(self):
+        """The metrics a resumed run carries into another folder."""
+        if self.source is None or rundir.same_folder(*self.folders):
+            return None
+        return self.source / rundir.METRICS
+
+    def recheck(self):
+        """Under the run folder's lock: nobody started a run there or rewrote the checkpoint
+        since they were checked."""
+        rundir.claim(self.run_dir, self.force, self.source)
+        if self.loaded is not None and _stamp(self.loaded[0]) != self.loaded[1]:
+            raise CharlmError(
+                f"{self.loaded[0]} was rewritten while charlm read it; run the command again"
+            )
+
+
+def _stamp(path):
+    st = Path(path).stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def fresh(config, sets, force, progress=None):
+    """The Launch of a new run."""
+    cfg = config_mod.load(config, sets)
+    run_dir = Path(cfg.output.dir) / cfg.output.run
+    rundir.claim(run_dir, force)
+    corpus = training.load_corpus(cfg, progress=progress)
+    training.check_memory(cfg, len(corpus.vocab))
+    ck = training.new_run(cfg, corpus.vocab)
+    total = _total(ck, cfg, corpus, run_dir)
+    ck.schedule = plan(cfg.train, total)
+    return Launch(ck, corpus, run_dir, total, force)
+
+
+def resumed(run_folder, config, sets, force, progress=None):
+    """The Launch of a resumed run (module docstring)."""
+    outs = [s for s in sets if s.startswith("output.")]
+    base = config_mod.load(config, outs)
+    source = Path(run_folder) if run_folder is not None else Path(base.output.dir, base.output.run)
+    path = checkpoint.find(source)
+    notes = []
+    if source.is_dir() and path.name == checkpoint.BEST:
+        notes.append(f"{source} has no {checkpoint.LATEST} (the run stopped before its first "
+                     f"one): continuing from its {checkpoint.BEST}")  # fmt: skip
+    stamp = _stamp(path)
+    ck = checkpoint.load(path)
+    checkpoint.check_resumable(path, ck)
+    saved_cfg = ck.config
+    if path.name in (checkpoint.LATEST, checkpoint.BEST):
+        home = path.parent
+    else:  # a loose checkpoint file (charlm import): its config says where its run goes
+        home = Path(saved_cfg.output.dir, saved_cfg.output.run)
+    named = {s.partition("=")[0].strip() for s in outs}
+    if run_folder is None:  # the config's run folder, continued where it is
+        run_dir = source
+    else:
+        run_dir = Path(
+            base.output.dir if "output.dir" in named else home.parent,
+            base.output.run if "output.run" in named else home.name,
+        )
+    config_mod.check_run_name(run_dir.name, f"the run folder {run_dir}")
+    where = str(path)
+    if config is not None:
+        training.check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
+    cfg = config_mod.apply(saved_cfg, sets, f"--resume {path}")
+    cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
+    training.check_resume(ck, cfg, where)
+    rundir.claim(run_dir, force, source=path.parent)
+    training.check_memory(cfg, len(ck.vocab))
+    corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
+    ck.config = cfg
+    if ck.schedule is None:  # a checkpoint of an earlier version: its config had the plan
+        ck.schedule = plan(saved_cfg.train, training.total_steps(saved_cfg, corpus.batches.windows))
+    total = _total(ck, cfg, corpus, run_dir)
+    planned = ck.schedule[-1][1]
+    ck.schedule = extend(ck.schedule, cfg.train, total)
+    if total > planned:
+        notes.append(_extension_note(cfg.train, planned, total, ck.schedule[-1][2]))
+    return Launch(ck, corpus, run_dir, total, force, path.parent, (path, stamp), notes)
+
+
+def _total(ck, cfg, corpus, run_dir):
+    total = training.total_steps(cfg, corpus.batches.windows)
+    if ck.step >= total:
+        raise CharlmError(
+            f"{run_dir} is already at step {ck.step:,} of {total:,}; "
+            f"train further with --steps N (N > {ck.step:,})"
+        )
+    return total
+
+
+def _extension_note(t, planned, total, warmup):
+    if t.lr_schedule == "constant":
+        return f"extending the run from {planned:,} to {total:,} steps at lr {t.lr:g}"
+    return (
+        f"extending the run from {planned:,} to {total:,} steps: its schedule is kept to step "
+        f"{planned:,}, then a warm restart for the {total - planned:,} steps added "
+        f"(lr {describe_schedule(replace(t, warmup_steps=warmup))})"
+    )
