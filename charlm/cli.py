@@ -135,6 +135,10 @@ def gradcheck(
             for L in (depths or (base.num_layers,))
         ]
         max_entries = 30
+        for spec in specs:  # float64 weights, gradients and the stencil's copies
+            need = model_memory(spec, 2, 5, 8, optimizer_slots=1)
+            what = f"{config}: checking a {spec.describe()} with hidden {spec.hidden_size:,} needs"
+            memory.require(need, what)
     else:
         specs = gc.default_specs(
             types or config_mod.CELL_TYPES,
@@ -431,8 +435,8 @@ def eval_(
     if text is None:
         if corpus is not None:
             cfg = config_mod.apply(cfg, [f"data.corpus={corpus}"], "--corpus")
-        ids = training.load_corpus(cfg, ck.vocab, _download_progress(), identity=ck.corpus).val
-        where = f"the validation split of {cfg.data.corpus}"
+        found = training.load_corpus(cfg, ck.vocab, _download_progress(), identity=ck.corpus)
+        ids, where = found.val, f"the validation split of {found.path}"
     else:
         ids, _ = data.read(text, cfg.data.encoding, ck.vocab)
         where = str(text)
@@ -581,6 +585,11 @@ def gradflow(
         need = model_memory(spec, 1, length + 1, 8)
         memory.require(need, f"--length {length:,} with {name} needs")
         flows.append(flow_mod.flow(params, spec, ids[: length + 1], name))
+        if not np.isfinite(flows[-1].norm).all():
+            raise CharlmError(
+                f"{name}: the gradient overflows float64 over {length} steps; "
+                f"use a smaller --scale-hh or --length"
+            )
     if png is not None:
         show.flow_png(flows, png, force=force)
     if as_json:

@@ -64,9 +64,9 @@ class Vocab:
         return chr(code)
 
     def unknown(self, codes):
-        """The symbols of `codes` (an array) missing from the vocabulary, sorted."""
+        """The symbols of `codes` (an array) missing from the vocabulary, sorted and quoted."""
         missing = np.setdiff1d(np.unique(codes), self.codes)
-        return [chr(c) if not self.byte_level else f"\\x{c:02x}" for c in missing.tolist()]
+        return [repr(chr(c)) if not self.byte_level else f"'\\x{c:02x}'" for c in missing.tolist()]
 
     def encode(self, text, skip_unknown=False):
         """Ids (n,) of a str (UTF-8 encoded first for a byte-level vocabulary) or bytes."""
@@ -101,7 +101,7 @@ def _codes(text):
 
 
 def _describe(symbols, limit=10):
-    shown = " ".join(repr(s) for s in symbols[:limit])
+    shown = " ".join(symbols[:limit])  # already quoted by Vocab.unknown
     more = f" and {len(symbols) - limit} more" if len(symbols) > limit else ""
     noun = "character" if len(symbols) == 1 else "characters"
     return f"{len(symbols)} {noun} ({shown}{more})"

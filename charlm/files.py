@@ -165,19 +165,24 @@ def is_regular(path):
         return False
 
 
-def read_bytes(path, what, share=0.5):
+PIPE_LIMIT = 2 << 30  # what read_bytes holds at most: a larger text belongs in a file
+
+
+def read_bytes(path, what, share=0.25):
     """All of an input, read once. An endless input (/dev/zero) stops with a one-line error
-    once it would take more than `share` of the memory available."""
-    limit = int(memory.available() * share)
+    once it passes PIPE_LIMIT or `share` of the memory available (joining the blocks at the
+    end takes as much again, and the caller needs room for what it makes of them)."""
+    limit = min(PIPE_LIMIT, int(memory.available() * share))
     chunks, size = [], 0
     with open_input(path, what) as f:
         try:
-            while block := f.read(1 << 20):
+            while block := f.read(1 << 22):
                 size += len(block)
                 if size > limit:
                     raise CharlmError(
                         f"{path}: the {what} is larger than the {memory.human(limit)} that "
-                        f"charlm can hold here ({memory.human(memory.available())} available)"
+                        f"charlm holds in memory when it cannot read a file twice; save it to "
+                        f"a file and give that path"
                     )
                 chunks.append(block)
         except OSError as e:

@@ -130,7 +130,8 @@ def to_checkpoint(path):
     codes = _json(path, meta, "vocab")
     if not isinstance(codes, list) or not all(type(c) is int for c in codes):
         raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers")
-    byte_level = _json(path, meta, "byte_level") if "byte_level" in meta else False
+    byte_level = meta.get("byte_level", "false")
+    byte_level = {"true": True, "false": False}.get(byte_level.strip(), byte_level)
     if not isinstance(byte_level, bool):
         raise CharlmError(f"{path}: the 'byte_level' metadata must be true or false")
     codes = np.array(codes if all(-1 < c < 2**32 for c in codes) else [-1], dtype=np.int64)

@@ -20,7 +20,7 @@ def human(n):
     n = float(n)
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if n < 1024 or unit == "PB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:.1f} PB"  # pragma: no cover
 

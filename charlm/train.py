@@ -70,7 +70,15 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
             f"{identity.get('bytes', 0):,} bytes (sha256 {identity.get('sha256')}): pass any "
             f"path to it with --corpus PATH"
         )
-    text = data.load(path, cfg.data.encoding, vocab)
+    try:
+        text = data.load(path, cfg.data.encoding, vocab)
+    except CharlmError as e:
+        if not identity or files.is_regular(path):
+            raise
+        raise CharlmError(  # e.g. a run trained from a pipe, evaluated without one
+            f"{e}; the run read its corpus from {path}, a pipe: pass --corpus PATH to a file "
+            f"holding that text (sha256 {identity.get('sha256')})"
+        ) from None
     if identity and identity.get("sha256") and identity["sha256"] != text.sha256:
         raise CharlmError(
             f"{path}: not the text this run trained on (sha256 {text.sha256}, {text.size:,} "
