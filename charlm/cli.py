@@ -567,23 +567,19 @@ def gradflow(
     models = []
     for path, source in zip(checkpoints or [], sources, strict=True):
         ck = checkpoint.load(source)
-        ids = _encode(ck.vocab, window, skip_unknown, "the text")
+        ids = _enough(_encode(ck.vocab, window, skip_unknown, "the text"), length)
+        need = model_memory(ck.spec, 1, length + 1, 8)
+        memory.require(need, f"--length {length:,} with {path} needs")
         models.append((ck.params, ck.spec, ids, f"{path} ({ck.spec.describe()})"))
     vocab = flow_mod.text_vocab(window)
     for cell in types:
-        spec = ModelSpec(cell, len(vocab), hidden)
-        memory.require(model_memory(spec, 1, length + 1, 8), f"--hidden {hidden:,} needs")
+        ids = _enough(vocab.encode(window), length)
+        need = model_memory(ModelSpec(cell, len(vocab), hidden), 1, length + 1, 8)
+        memory.require(need, f"--hidden {hidden:,} and --length {length:,} need")
         params, spec = flow_mod.fresh(cell, hidden, len(vocab), seed, scale_hh)
-        models.append((params, spec, vocab.encode(window), f"fresh {cell} {hidden}"))
+        models.append((params, spec, ids, f"fresh {cell} {hidden}"))
     flows = []
     for params, spec, ids, name in models:
-        if len(ids) < length + 1:
-            raise CharlmError(
-                f"--length {length} needs {length + 1} characters and the text has "
-                f"{len(ids)}; give a longer text or a smaller --length"
-            )
-        need = model_memory(spec, 1, length + 1, 8)
-        memory.require(need, f"--length {length:,} with {name} needs")
         flows.append(flow_mod.flow(params, spec, ids[: length + 1], name))
         if not np.isfinite(flows[-1].norm).all():
             raise CharlmError(
@@ -602,6 +598,15 @@ def gradflow(
     console.print(show.flow_chart(flows, width=max(16, min(100, console.width - label - 24))))
     if png is not None:
         console.print(f"wrote {png}")
+
+
+def _enough(ids, length):
+    if len(ids) < length + 1:
+        raise CharlmError(
+            f"--length {length} needs {length + 1} characters and the text has "
+            f"{len(ids)}; give a longer text or a smaller --length"
+        )
+    return ids
 
 
 @app.command()

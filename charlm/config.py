@@ -187,9 +187,11 @@ def from_dict(raw, source):
 def _apply_override(raw, item):
     key, sep, value = item.partition("=")
     if not sep:
-        raise CharlmError(f"--set {item}: expected section.key=value, e.g. --set train.lr=0.05")
+        raise CharlmError(
+            f"--set {_cut(item)}: expected section.key=value, e.g. --set train.lr=0.05"
+        )
     section, dot, name = key.strip().partition(".")
-    where = f"--set {item}"
+    where = f"--set {_cut(item)}"
     if not dot or section not in SECTIONS:
         key = key.strip()
         raise CharlmError(f"{where}: unknown key '{key}'{_suggest(key, _all_keys())}")
@@ -322,10 +324,14 @@ def check_text_encoding(name, where):
         )
 
 
+def _cut(text, limit=80):
+    """text itself, or its first limit - 3 characters and '...'."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _short(value, limit=60):
     """repr(value), cut short: a value quoted in an error may be huge (a YAML alias bomb)."""
-    r = _REPR.repr(value)
-    return r if len(r) <= limit else r[:limit] + "..."
+    return _cut(_REPR.repr(value), limit)
 
 
 _REPR = reprlib.Repr()

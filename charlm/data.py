@@ -191,11 +191,12 @@ def read(path, encoding="utf-8", vocab=None):
     return text.ids, text.vocab
 
 
-def load(path, encoding="utf-8", vocab=None):
+def load(path, encoding="utf-8", vocab=None, check=None):
     """A Text of a corpus file, in two passes over it: count symbols, then encode.
 
     vocab: encode with this vocabulary (a checkpoint's) instead of the file's own; a symbol
-    outside it is an error that names it. Sizes are checked before the ids are allocated.
+    outside it is an error that names it. check(size, sha256): called after the first pass,
+    to refuse a text by its identity first. Sizes are checked before the ids are allocated.
     """
     check_encoding(encoding)
     source = _Source(path)
@@ -204,6 +205,9 @@ def load(path, encoding="utf-8", vocab=None):
     for codes in _blocks(source, encoding, first):
         counts += np.bincount(codes, minlength=len(counts))
     n = int(counts.sum())
+    size = len(source.data) if source.data is not None else _size(path)
+    if check is not None and n:
+        check(size, first.hexdigest())
     if n == 0:
         raise CharlmError(f"{path}: the corpus is empty; point data.corpus at a text file")
     if encoding != "bytes" and counts[0xD800:0xE000].any():
@@ -233,7 +237,6 @@ def load(path, encoding="utf-8", vocab=None):
         at += len(codes)
     if at != n or second.digest() != first.digest():
         raise CharlmError(f"{path}: the file changed while charlm read it; run the command again")
-    size = len(source.data) if source.data is not None else _size(path)
     return Text(ids, vocab, size, first.hexdigest())
 
 

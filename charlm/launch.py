@@ -22,7 +22,7 @@ from charlm import checkpoint, rundir
 from charlm import config as config_mod
 from charlm import train as training
 from charlm.errors import CharlmError
-from charlm.optim import describe_schedule, extend, plan
+from charlm.optim import extend, plan
 
 
 @dataclass
@@ -142,6 +142,7 @@ def _extension_note(t, planned, total, warmup):
         return f"extending the run from {planned:,} to {total:,} steps at lr {t.lr:g}"
     return (
         f"extending the run from {planned:,} to {total:,} steps: its schedule is kept to step "
-        f"{planned:,}, then a warm restart for the {total - planned:,} steps added "
-        f"(lr {describe_schedule(replace(t, warmup_steps=warmup))})"
+        f"{planned:,}, then a warm restart for the {total - planned:,} steps added: lr rises "
+        f"from 0 to {t.lr:g} over {warmup:,} step{'s' if warmup != 1 else ''}, then follows "
+        f"a cosine to {t.lr_min:g} by step {total:,}"
     )

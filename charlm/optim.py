@@ -106,7 +106,8 @@ def learning_rate(t, n, total, warmup=None):
 
 def describe_schedule(t):
     """'0.004', or '0.004 (100 warmup steps, then cosine to 0)'."""
-    parts = [f"{t.warmup_steps:,} warmup steps"] if t.warmup_steps else []
+    n = t.warmup_steps
+    parts = [f"{n:,} warmup step{'s' if n != 1 else ''}"] if n else []
     if t.lr_schedule == "cosine":
         parts.append(f"cosine to {t.lr_min:g}")
     return f"{t.lr:g}" + (f" ({', then '.join(parts)})" if parts else "")

@@ -70,8 +70,17 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
             f"{identity.get('bytes', 0):,} bytes (sha256 {identity.get('sha256')}): pass any "
             f"path to it with --corpus PATH"
         )
+
+    def same_text(size, sha256):
+        if identity and identity.get("sha256") and identity["sha256"] != sha256:
+            raise CharlmError(
+                f"{path}: not the text this run trained on (sha256 {sha256}, {size:,} bytes; "
+                f"the run's corpus has sha256 {identity['sha256']}, "
+                f"{identity.get('bytes', 0):,} bytes); pass --corpus PATH to that text"
+            )
+
     try:
-        text = data.load(path, cfg.data.encoding, vocab)
+        text = data.load(path, cfg.data.encoding, vocab, check=same_text)
     except CharlmError as e:
         if not identity or files.is_regular(path):
             raise
@@ -79,12 +88,6 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
             f"{e}; the run read its corpus from {path}, a pipe: pass --corpus PATH to a file "
             f"holding that text (sha256 {identity.get('sha256')})"
         ) from None
-    if identity and identity.get("sha256") and identity["sha256"] != text.sha256:
-        raise CharlmError(
-            f"{path}: not the text this run trained on (sha256 {text.sha256}, {text.size:,} "
-            f"bytes; the run's corpus has sha256 {identity['sha256']}, "
-            f"{identity.get('bytes', 0):,} bytes); pass --corpus PATH to that text"
-        )
     ids, vocab = text.ids, text.vocab
     train_ids, val_ids = data.split(ids, cfg.data.val_fraction)
     T, B = cfg.train.seq_len, cfg.train.batch_size

@@ -78,3 +78,21 @@ def write_npz(path, arrays):
 def arrays_of(path):
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
+
+
+def tree_state(root):
+    """Everything under root as it is on disk: each path's kind, and a file's bytes or a
+    link's target (to show that a refused command changed nothing)."""
+    import os
+    from pathlib import Path
+
+    state = {}
+    for path in sorted(Path(root).rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            state[rel] = ("link", os.readlink(path))
+        elif path.is_file():
+            state[rel] = ("file", path.read_bytes())
+        else:
+            state[rel] = ("other", os.lstat(path).st_mode)
+    return state

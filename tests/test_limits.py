@@ -1,0 +1,240 @@
+"""No input exhausts memory or hangs, values that make no sense are refused, and a run can
+always be continued: sizes checked before allocation, nonsense numbers, YAML that means two
+things, metadata that is not what it says, the schedule of an extended run, and a corpus known
+by its content. Through the real CLI, with a snapshot showing nothing changed."""
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from charlm import checkpoint, launch, memory, optim, rundir, train
+from charlm.cli import app
+from charlm.nn.model import ModelSpec, init_params, param_count
+from charlm.nn.model import memory as model_memory
+from tests.helpers import tree_state, write_corpus
+
+runner = CliRunner()
+S = ["--set", "model.hidden_size=8", "--set", "model.num_layers=1",
+     "--set", "train.batch_size=4", "--set", "train.seq_len=16"]  # fmt: skip
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def refused(result, message):
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("charlm: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr) < 700  # values quoted in errors are cut short
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    root = tmp_path_factory.mktemp("limits")
+    write_corpus(root / "small.txt", 3000)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        result = invoke("train", "--corpus", "small.txt", "--run", "base", "--steps", 6, *S,
+                        "--set", "train.eval_every=3")  # fmt: skip
+        assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def project(template, tmp_path, monkeypatch):
+    root = tmp_path / "p"
+    shutil.copytree(template, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+HUGE = {
+    "batch_size": (["--set", "train.batch_size=1000000000"], "is too short for batch_size"),
+    "seq_len": (["--set", "train.seq_len=1000000000"], "is too short for batch_size"),
+    "hidden_size": (["--set", "model.hidden_size=1000000000"], "parameters) at batch"),
+    "hidden 100000": (["--set", "model.hidden_size=100000"], "this machine has"),
+    "embedding": (["--set", "model.embedding_size=1000000000"], "(embedding 1000000000)"),
+    "layers": (["--set", "model.num_layers=1000000000"], "lstm x1000000000"),
+}
+
+
+@pytest.mark.parametrize("case", list(HUGE))
+def test_sizes_are_checked_before_allocating(project, case):
+    before = tree_state(project)
+    args, message = HUGE[case]
+    result = invoke("train", "--corpus", "small.txt", "--run", "huge", "--steps", 3, *S, *args)
+    refused(result, message)
+    assert tree_state(project) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["gradflow", "--hidden", 100000], "--hidden 100,000 and --length 100 need about"),
+        (["gradflow", "--type", "rnn", "--hidden", 64, "--length", 10**9], "characters and the"),
+        (["corpus", "make", "recall", "--size", 100, "--gap", 10**9], "--gap 1,000,000,000"),
+        (["corpus", "make", "brackets", "--size", 1, "--depth", 100000], "--depth 100,000"),
+        (["corpus", "make", "brackets", "--size", 10**15], "--size 1,000,000,000,000,000 needs"),
+        (["sample", "--checkpoint", "checkpoints/base", "--seed", -1], "--seed -1: must be 0"),
+        (["gradflow", "--seed", -1], "--seed -1: must be 0 or more"),
+        (["gradcheck", "--seed", -1], "--seed -1: must be 0 or more"),
+        (["corpus", "make", "recall", "--seed", -1], "--seed -1: must be 0 or more"),
+        (["sample", "--checkpoint", "checkpoints/base", "--temperature", "nan"], "finite"),
+        (["sample", "--checkpoint", "checkpoints/base", "--temperature", "inf"], "finite"),
+        (["sample", "--checkpoint", "checkpoints/base", "--temperature", 1e-320], "at least"),
+        (["gradflow", "--scale-hh", "nan"], "--scale-hh nan: must be a finite number"),
+        (["gradflow", "--scale-hh", "-inf"], "--scale-hh -inf: must be a finite number"),
+        (["sample", "--checkpoint", "checkpoints/base", "--bogus"], "No such option: --bogus"),
+        (["sample", "--length", "many"], "Invalid value for '--length'"),
+    ],
+)
+def test_commands_refuse_in_one_line(project, args, message):
+    before = tree_state(project)
+    refused(invoke(*args), message)
+    assert tree_state(project) == before
+
+
+def test_a_gradcheck_config_at_a_huge_size(project):
+    (project / "big.yaml").write_text("model:\n  hidden_size: 100000\n")
+    refused(invoke("gradcheck", "--config", "big.yaml"), "checking a lstm x2 with hidden 100,000")
+
+
+def test_memory_that_cannot_be_had_is_one_line(project, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 9.0 TiB for an array")
+
+    monkeypatch.setattr("charlm.train.init_params", no_memory)
+    refused(
+        invoke("train", "--corpus", "small.txt", "--run", "m", "--steps", 2, *S),
+        "not enough memory (Unable to allocate 9.0 TiB for an array); nothing was written",
+    )
+    assert not (project / "checkpoints" / "m").exists()
+
+
+def test_the_model_estimate_is_the_engines_size():
+    for spec in (ModelSpec("lstm", 65, 32, 2), ModelSpec("gru", 7, 5, 3, True, 0.0, 4)):
+        params = init_params(spec, __import__("numpy").random.default_rng(0))
+        assert param_count(spec) == sum(p.size for p in params.values())
+        assert model_memory(spec, 1, 1, 4, backward=False) >= 4 * param_count(spec)
+    assert memory.human(1536) == "1.5 KB" and memory.human(3 * 2**40) == "3.0 TB"
+    assert 0 < memory.available() < 1 << 62
+
+
+def test_ctrl_c_during_set_up_is_one_line_and_writes_nothing(project):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "charlm", "corpus", "make", "brackets", "--size", "300000000",
+         "--out", "big.txt"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(2.5)  # python and numpy start, then the generator runs for many seconds
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == b"charlm: error: interrupted (Ctrl-C)\n"
+    assert not (project / "big.txt").exists() and not list(project.glob(".*.tmp"))
+
+
+YAML = {
+    "duplicate key": (
+        "model:\n  hidden_size: 8\n  hidden_size: 9\n",
+        "line 3: not valid YAML (the key 'hidden_size' is given twice)",
+    ),  # fmt: skip
+    "shared anchor": ("train: &m\n  lr: 0.1\nmodel: *m\n", "line 3: not valid YAML (aliases"),
+    "alias bomb": (
+        "model:\n  hidden_size:\n    - &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+        + "".join(
+            f"    - &b{i} [{', '.join([f'*{p}'] * 9)}]\n"
+            for i, p in enumerate(["a"] + [f"b{j}" for j in range(8)])
+        ),
+        "not valid YAML (aliases",
+    ),  # fmt: skip
+    "deep nesting": ("model: " + "[" * 5000 + "]" * 5000 + "\n", "c.yaml"),
+}
+
+
+@pytest.mark.parametrize("case", list(YAML))
+def test_yaml_that_means_two_things_is_refused(project, case):
+    text, message = YAML[case]
+    (project / "c.yaml").write_text(text)
+    before = tree_state(project)
+    refused(invoke("train", "--config", "c.yaml", "--corpus", "small.txt", "--run", "y"), message)
+    assert tree_state(project) == before
+
+
+def test_a_long_value_is_quoted_short(project):
+    result = invoke("train", "--set", "model.type=" + "x" * 100000)
+    refused(result, "model.type must be one of rnn, lstm, gru, got 'xxxxxx")
+
+
+def test_extending_a_finished_run_is_a_warm_restart(project):
+    ck = checkpoint.load("checkpoints/base")
+    assert ck.schedule == [[0, 6, 0]]
+    result = invoke("train", "--resume", "checkpoints/base", "--steps", 26)
+    assert result.exit_code == 0, result.output
+    assert "extending the run from 6 to 26 steps: its schedule is kept to step 6, then a warm " \
+           "restart for the 20 steps added: lr rises from 0 to 0.004 over 1 step, then " \
+           "follows a cosine to 0 by step 26" in result.stdout  # fmt: skip
+    ck = checkpoint.load("checkpoints/base")
+    assert ck.schedule == [[0, 6, 0], [6, 26, 1]]
+    records = [json.loads(line) for line in open("checkpoints/base/metrics.jsonl")]
+    lr = {r["step"]: r["lr"] for r in records if r["kind"] == "train"}
+    t = ck.config.train
+    old_plan = optim.planned_rate(t, 2, ck.schedule)
+    assert old_plan == pytest.approx(t.lr * (1 + math.cos(math.pi * 2 / 6)) / 2)
+    assert optim.planned_rate(t, 7, ck.schedule) == t.lr  # the restart's warmup: one step
+    assert lr[10] == pytest.approx(t.lr * (1 + math.cos(math.pi * 3 / 19)) / 2)  # the restart
+    assert lr[20] == pytest.approx(t.lr * (1 + math.cos(math.pi * 13 / 19)) / 2)
+    assert optim.planned_rate(t, 26, ck.schedule) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_an_interrupted_extension_continues_its_plan_exactly(project):
+    shutil.copytree("checkpoints/base", "checkpoints/twin")
+    assert invoke("train", "--resume", "checkpoints/base", "--steps", 30).exit_code == 0
+    # the twin: the same extension, stopped after 5 of its steps, then resumed to 30
+    start = launch.resumed("checkpoints/twin", None, ["train.max_steps=30"], False)
+    with rundir.locked(start.run_dir):
+        rundir.prepare(start.run_dir, fresh=False)
+        stop = lambda: start.ck.step >= 11  # noqa: E731
+        assert train.run(start.ck, start.corpus, start.run_dir, should_stop=stop) == "stopped"
+    result = invoke("train", "--resume", "checkpoints/twin", "--steps", 30)
+    assert result.exit_code == 0 and "extending" not in result.stdout
+    a, b = checkpoint.load("checkpoints/base"), checkpoint.load("checkpoints/twin")
+    assert a.schedule == b.schedule == [[0, 6, 0], [6, 30, 1]]
+    for name in a.params:
+        assert (a.params[name] == b.params[name]).all(), name
+
+
+def test_a_corpus_is_known_by_its_content(project, tmp_path):
+    ck = checkpoint.load("checkpoints/base")
+    assert ck.corpus["bytes"] == 3000 and len(ck.corpus["sha256"]) == 64
+    # another path to the same text: accepted
+    copy = tmp_path / "elsewhere.txt"
+    shutil.copy("small.txt", copy)
+    result = invoke("train", "--resume", "checkpoints/base", "--corpus", copy, "--steps", 8)
+    assert result.exit_code == 0, result.output
+    # a different text: refused, naming both digests
+    (tmp_path / "other.txt").write_text("something else entirely\n" * 200)
+    before = tree_state(project)
+    result = invoke("train", "--resume", "checkpoints/base", "--corpus", tmp_path / "other.txt",
+                    "--steps", 9)  # fmt: skip
+    refused(result, "not the text this run trained on (sha256 ")
+    assert ck.corpus["sha256"] in result.stderr
+    assert tree_state(project) == before
+    # from another folder: the recorded absolute path is found
+    os.chdir(tmp_path)
+    result = invoke("eval", "--checkpoint", project / "checkpoints" / "base", "--json")
+    assert result.exit_code == 0, result.output
+    os.rename(copy, tmp_path / "moved.txt")
+    os.rename(project / "small.txt", project / "gone.txt")
+    refused(invoke("eval", "--checkpoint", project / "checkpoints" / "base"), "pass any path")
+    result = invoke("eval", "--checkpoint", project / "checkpoints" / "base", "--corpus",
+                    tmp_path / "moved.txt")  # fmt: skip
+    assert result.exit_code == 0, result.output
