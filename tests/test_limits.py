@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -184,7 +185,8 @@ def test_extending_a_finished_run_is_a_warm_restart(project):
            "follows a cosine to 0 by step 26" in result.stdout  # fmt: skip
     ck = checkpoint.load("checkpoints/base")
     assert ck.schedule == [[0, 6, 0], [6, 26, 1]]
-    records = [json.loads(line) for line in open("checkpoints/base/metrics.jsonl")]
+    text = Path("checkpoints/base/metrics.jsonl").read_text()
+    records = [json.loads(line) for line in text.splitlines()]
     lr = {r["step"]: r["lr"] for r in records if r["kind"] == "train"}
     t = ck.config.train
     old_plan = optim.planned_rate(t, 2, ck.schedule)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -72,7 +73,8 @@ def test_resume_into_a_new_folder_keeps_the_source_and_its_name(project):
     assert result.exit_code == 0, result.output
     assert checkpoint.load("X/base").step == 8 and not (project / "X" / "lstm").exists()
     assert tree_state(project / "checkpoints" / "base") == base
-    steps = [json.loads(line)["step"] for line in open("X/base/metrics.jsonl")]
+    text = Path("X/base/metrics.jsonl").read_text()
+    steps = [json.loads(line)["step"] for line in text.splitlines()]
     assert steps == sorted(steps) and steps[0] < 6 and steps[-1] == 8  # the history came along
     result = invoke("train", "--resume", "checkpoints/base", "--run", "c-two", "--steps", 7)
     assert result.exit_code == 0 and checkpoint.load("checkpoints/c-two").step == 7
