@@ -1,17 +1,18 @@
 """The corpus catalog: names that `data.corpus` may use instead of a path.
 
 A catalog corpus is downloaded on first use into the corpora folder (`corpora/` in the current
-directory), to a temporary file that is renamed into place only once its size and sha256 match,
-so an interrupted or corrupted download never leaves a file that looks whole.
+directory), through the guarded writer (charlm.files): to a temporary file that is renamed
+into place only once its size and sha256 match, so an interrupted or corrupted download never
+leaves a file that looks whole.
 """
 
 import hashlib
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from charlm import files
 from charlm.errors import CharlmError
 
 CORPORA_DIR = Path("corpora")
@@ -58,36 +59,39 @@ def resolve(corpus, directory=CORPORA_DIR, progress=None):
 
 
 def download(entry, target, progress=None, timeout=30):
-    """Fetch entry.url into target; verify size and sha256; rename into place."""
+    """Fetch entry.url into target through the guarded writer, verifying size and sha256
+    before the temporary file is renamed into place."""
     target = Path(target)
     how_to_fix = (
         f"download {entry.url} yourself and place it at {target} "
         f"({entry.size:,} bytes, sha256 {entry.sha256})"
     )
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CharlmError(f"cannot create {target.parent} for corpus '{entry.name}': {e}") from None
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    digest, done = hashlib.sha256(), 0
-    try:
-        with urllib.request.urlopen(entry.url, timeout=timeout) as response, open(tmp, "wb") as f:
-            while block := response.read(1 << 16):
-                f.write(block)
-                digest.update(block)
-                done += len(block)
-                if progress:
-                    progress(done, entry.size)
+
+    def fetch(f):
+        digest, done = hashlib.sha256(), 0
+        try:
+            response = urllib.request.urlopen(entry.url, timeout=timeout)
+            with response:
+                while block := response.read(1 << 16):
+                    f.write(block)
+                    digest.update(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, entry.size)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            reason = getattr(e, "reason", None) or e
+            raise CharlmError(
+                f"cannot download corpus '{entry.name}' ({reason}); {how_to_fix}"
+            ) from None
         if done != entry.size or digest.hexdigest() != entry.sha256:
             raise CharlmError(
                 f"corpus '{entry.name}' downloaded from {entry.url} does not match the catalog "
                 f"({done:,} bytes, sha256 {digest.hexdigest()}); {how_to_fix}"
             )
-        os.replace(tmp, target)
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", None) or e
-        raise CharlmError(
-            f"cannot download corpus '{entry.name}' ({reason}); {how_to_fix}"
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    try:
+        files.write(target, fetch, "corpus")
+    except CharlmError as e:
+        if not str(e).startswith("cannot write corpus"):
+            raise
+        raise CharlmError(f"{e}; {how_to_fix}") from None

@@ -115,6 +115,8 @@ def handled(console=None):
     if console is not None and console.width < MIN_WIDTH:
         console.width = 80
     try:
+        if output_failed():  # closed before the command began: do nothing, say so
+            raise CharlmError(f"{output_failed()}; nothing was done")
         yield
         sys.stdout.flush()
         if output_failed():

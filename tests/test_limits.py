@@ -240,3 +240,40 @@ def test_a_corpus_is_known_by_its_content(project, tmp_path):
     result = invoke("eval", "--checkpoint", project / "checkpoints" / "base", "--corpus",
                     tmp_path / "moved.txt")  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_import_metadata_that_is_not_what_it_says(project):
+    st = pytest.importorskip("safetensors.numpy")
+    import safetensors
+
+    assert invoke("export", "checkpoints/base", "m.safetensors").exit_code == 0
+    tensors = st.load_file("m.safetensors")
+    with safetensors.safe_open("m.safetensors", "np") as f:
+        meta = f.metadata()
+    codes = json.loads(meta["vocab"])
+    cases = {
+        "vocab": ("[" * 100000 + "]" * 100000, "the 'vocab' metadata is not JSON (nested too"),
+        "config": ("[" * 100000 + "]" * 100000, "the 'config' metadata is not JSON (nested"),
+        "byte_level": ("maybe", "the 'byte_level' metadata must be true or false"),
+    }
+    cases["vocab "] = (json.dumps([c + 0.5 for c in codes]), "not a JSON list of integers")
+    cases["vocab  "] = (json.dumps([55296, *codes[1:]]), "code points (no surrogates)")
+    before = tree_state(project)
+    for key, (value, message) in cases.items():
+        st.save_file(tensors, "bad.safetensors", metadata={**meta, key.strip(): value})
+        refused(invoke("import", "bad.safetensors", "x.npz"), message)
+    assert tree_state(project) == {
+        **before,
+        "bad.safetensors": tree_state(project)["bad.safetensors"],
+    }
+    # float16 weights widen to float32, exactly
+    half = {k: v.astype("float16") for k, v in tensors.items()}
+    st.save_file(
+        half, "half.safetensors", metadata={k: v for k, v in meta.items() if k != "config"}
+    )
+    assert invoke("import", "half.safetensors", "half.npz").exit_code == 0
+    ck = checkpoint.load("half.npz")
+    assert ck.config.train.dtype == "float32"
+    from charlm.handoff import charlm_name
+
+    assert all((ck.params[charlm_name(k)] == v.astype("float32")).all() for k, v in half.items())

@@ -152,7 +152,13 @@ def test_stdout_closed_full_or_cut_is_one_line(project):
         stdout=None, stderr=subprocess.PIPE, pass_fds=(), close_fds=True,
         preexec_fn=lambda: os.close(1),
     )  # fmt: skip
-    one_line(proc, "standard output is closed")
+    one_line(proc, "standard output is closed; nothing was done")
+    proc = subprocess.run(
+        [sys.executable, "-m", "charlm", "train", "--corpus", "small.txt", "--run", "closed",
+         "--steps", "2", *S],
+        cwd=project, stdout=None, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    one_line(proc, "standard output is closed; nothing was done")
     with open("/dev/full", "wb") as full:
         one_line(charlm(*sample, cwd=project, stdout=full), "No space left on device")
         one_line(
