@@ -53,6 +53,14 @@ def _same(st, path):
     return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
 
 
+def same_file(a, b):
+    """Whether two paths name one existing file (hard links and links included)."""
+    try:
+        return _same(os.stat(a), b)
+    except (OSError, ValueError):
+        return False
+
+
 def check_target(path, what, force=False, inputs=(), owned=False):
     """Refuse to write `what` to path (module docstring's rules); returns the path."""
     path = Path(path)

@@ -35,6 +35,7 @@ class Launch:
     source: Path | None = None  # the folder a resumed run comes from
     loaded: tuple | None = None  # (checkpoint path, its stamp when read)
     notes: list = field(default_factory=list)  # what to tell the user before training
+    inputs: list = field(default_factory=list)  # other files the command read (the config)
 
     @property
     def fresh_folder(self):
@@ -56,6 +57,7 @@ class Launch:
         """Under the run folder's lock: nobody started a run there or rewrote the checkpoint
         since they were checked."""
         rundir.claim(self.run_dir, self.force, self.source)
+        rundir.refuse_inputs(self.run_dir, [self.corpus.path, *self.inputs])
         if self.loaded is not None and _stamp(self.loaded[0]) != self.loaded[1]:
             raise CharlmError(
                 f"{self.loaded[0]} was rewritten while charlm read it; run the command again"
@@ -73,11 +75,12 @@ def fresh(config, sets, force, progress=None):
     run_dir = Path(cfg.output.dir) / cfg.output.run
     rundir.claim(run_dir, force)
     corpus = training.load_corpus(cfg, progress=progress)
+    rundir.refuse_inputs(run_dir, [corpus.path, config])
     training.check_memory(cfg, len(corpus.vocab))
     ck = training.new_run(cfg, corpus.vocab)
     total = _total(ck, cfg, corpus, run_dir)
     ck.schedule = plan(cfg.train, total)
-    return Launch(ck, corpus, run_dir, total, force)
+    return Launch(ck, corpus, run_dir, total, force, inputs=[config])
 
 
 def resumed(run_folder, config, sets, force, progress=None):
@@ -116,6 +119,7 @@ def resumed(run_folder, config, sets, force, progress=None):
     rundir.claim(run_dir, force, source=path.parent)
     training.check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
+    rundir.refuse_inputs(run_dir, [corpus.path, config])
     ck.config = cfg
     if ck.schedule is None:  # a checkpoint of an earlier version: its config had the plan
         ck.schedule = plan(saved_cfg.train, training.total_steps(saved_cfg, corpus.batches.windows))
@@ -124,7 +128,7 @@ def resumed(run_folder, config, sets, force, progress=None):
     ck.schedule = extend(ck.schedule, cfg.train, total)
     if total > planned:
         notes.append(_extension_note(cfg.train, planned, total, ck.schedule[-1][2]))
-    return Launch(ck, corpus, run_dir, total, force, path.parent, (path, stamp), notes)
+    return Launch(ck, corpus, run_dir, total, force, path.parent, (path, stamp), notes, [config])
 
 
 def _total(ck, cfg, corpus, run_dir):

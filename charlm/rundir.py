@@ -49,6 +49,17 @@ def claim(run_dir, force, source=None):
         )
 
 
+def refuse_inputs(run_dir, inputs):
+    """A run rewrites its own files: none of them may be a file the command reads (a corpus
+    called metrics.jsonl in the run folder, say)."""
+    for name in RUN_FILES:
+        if any(files.same_file(Path(run_dir) / name, p) for p in inputs if p is not None):
+            raise CharlmError(
+                f"{Path(run_dir) / name} is a file this command reads; a run rewrites it: "
+                f"move that input out of the run folder, or train into another with --run NAME"
+            )
+
+
 def same_folder(a, b):
     """Whether two paths name the same folder."""
     if a is None or b is None:

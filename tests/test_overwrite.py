@@ -239,3 +239,16 @@ def test_the_writer_itself(tmp_path):
     assert target.read_bytes() == b"three" and os.path.islink(tmp_path / "l")
     files.write_bytes(tmp_path / "new" / "deep.txt", b"x", "file")  # folders are made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "l", "new"]  # no temporaries
+
+
+def test_a_run_never_rewrites_a_file_it_reads(project):
+    run = project / "checkpoints" / "tricky"
+    run.mkdir()
+    shutil.copy("corpora/small.txt", run / "metrics.jsonl")
+    before = tree_state(project)
+    refused(
+        invoke("train", "--corpus", run / "metrics.jsonl", "--run", "tricky", "--force",
+               "--steps", 2, *S),
+        "metrics.jsonl is a file this command reads; a run rewrites it",
+    )  # fmt: skip
+    assert tree_state(project) == before
