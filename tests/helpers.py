@@ -96,3 +96,25 @@ def tree_state(root):
         else:
             state[rel] = ("other", os.lstat(path).st_mode)
     return state
+
+
+# A model that trains in a blink, for the tests that run the CLI.
+TINY = ["--set", "model.hidden_size=8", "--set", "model.num_layers=1",
+        "--set", "train.batch_size=4", "--set", "train.seq_len=16"]  # fmt: skip
+
+
+def invoke(*args):
+    """charlm ARGS through Typer's runner (arguments may be paths or numbers)."""
+    from typer.testing import CliRunner
+
+    from charlm.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def refused(result, message):
+    """Exit status 2 and one line on stderr, `charlm: error: ...` holding message, cut short."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("charlm: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr) < 700, result.stderr  # values quoted in errors are cut short

@@ -14,28 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from charlm import checkpoint, launch, memory, optim, rundir, train
-from charlm.cli import app
 from charlm.nn.model import ModelSpec, init_params, param_count
 from charlm.nn.model import memory as model_memory
-from tests.helpers import tree_state, write_corpus
-
-runner = CliRunner()
-S = ["--set", "model.hidden_size=8", "--set", "model.num_layers=1",
-     "--set", "train.batch_size=4", "--set", "train.seq_len=16"]  # fmt: skip
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def refused(result, message):
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("charlm: error: ") and result.stderr.count("\n") == 1
-    assert message in result.stderr, result.stderr
-    assert len(result.stderr) < 700  # values quoted in errors are cut short
+from tests.helpers import TINY as S
+from tests.helpers import invoke, refused, tree_state, write_corpus
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,8 @@ import pytest
 
 from charlm import checkpoint, data
 from charlm.errors import CharlmError
+from tests.helpers import TINY as S
 from tests.helpers import tree_state, write_corpus
-
-S = ["--set", "model.hidden_size=8", "--set", "model.num_layers=1",
-     "--set", "train.batch_size=4", "--set", "train.seq_len=16"]  # fmt: skip
 
 
 def charlm(*args, cwd, stdin=None, stdout=subprocess.PIPE, env=None, timeout=120, **kw):
