@@ -32,7 +32,7 @@ class Launch:
     run_dir: Path
     total: int
     force: bool
-    source: Path | None = None  # the folder a resumed run comes from
+    source: Path | None = None  # the run folder a resumed run comes from
     loaded: tuple | None = None  # (checkpoint path, its stamp when read)
     notes: list = field(default_factory=list)  # what to tell the user before training
     inputs: list = field(default_factory=list)  # other files the command read (the config)
@@ -97,10 +97,9 @@ def resumed(run_folder, config, sets, force, progress=None):
     ck = checkpoint.load(path)
     checkpoint.check_resumable(path, ck)
     saved_cfg = ck.config
-    if path.name in (checkpoint.LATEST, checkpoint.BEST):
-        home = path.parent
-    else:  # a loose checkpoint file (charlm import): its config says where its run goes
-        home = Path(saved_cfg.output.dir, saved_cfg.output.run)
+    own = path.parent if path.name in (checkpoint.LATEST, checkpoint.BEST) else None
+    # a loose checkpoint file (charlm import) has no run folder: its config says where it goes
+    home = own or Path(saved_cfg.output.dir, saved_cfg.output.run)
     named = {s.partition("=")[0].strip() for s in outs}
     if run_folder is None:  # the config's run folder, continued where it is
         run_dir = source
@@ -116,7 +115,7 @@ def resumed(run_folder, config, sets, force, progress=None):
     cfg = config_mod.apply(saved_cfg, sets, f"--resume {path}")
     cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
     training.check_resume(ck, cfg, where)
-    rundir.claim(run_dir, force, source=path.parent)
+    rundir.claim(run_dir, force, source=own)
     training.check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
@@ -128,7 +127,7 @@ def resumed(run_folder, config, sets, force, progress=None):
     ck.schedule = extend(ck.schedule, cfg.train, total)
     if total > planned:
         notes.append(_extension_note(cfg.train, planned, total, ck.schedule[-1][2]))
-    return Launch(ck, corpus, run_dir, total, force, path.parent, (path, stamp), notes, [config])
+    return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])
 
 
 def _total(ck, cfg, corpus, run_dir):
