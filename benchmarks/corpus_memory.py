@@ -19,7 +19,7 @@ from pathlib import Path
 PROBE = """
 import json, resource, sys, tempfile
 from pathlib import Path
-from charlm import config, train
+from charlm.run import config, train
 if sys.argv[1] in ("load", "train"):
     out = tempfile.mkdtemp()
     cfg = config.load(None, [f"data.corpus={sys.argv[2]}", f"train.max_steps={sys.argv[3]}",

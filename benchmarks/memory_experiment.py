@@ -22,8 +22,8 @@ import json
 import time
 from pathlib import Path
 
-from charlm import config, synthetic, train
 from charlm.nn.model import CELLS, forward
+from charlm.run import config, synthetic, train
 
 KEYS = 8
 

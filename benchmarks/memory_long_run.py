@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from charlm import config, train
+from charlm.run import config, train
 
 
 def peak_mib():

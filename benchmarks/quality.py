@@ -26,10 +26,10 @@ import time
 
 import numpy as np
 
-from charlm import config, data, train
 from charlm.handoff import torch_name
 from charlm.nn.model import init_state
-from charlm.optim import learning_rate
+from charlm.run import config, data, train
+from charlm.run.optim import learning_rate
 
 
 def charlm_side(cfg, corpus):

@@ -141,7 +141,7 @@ def gemm_floor(config):
 
 def charlm_stepper(cell, hidden, layers, batch, seq_len, bi):
     from charlm.nn import model
-    from charlm.optim import Optimizer, clip_gradients
+    from charlm.run.optim import Optimizer, clip_gradients
 
     spec = model.ModelSpec(cell, V, hidden, layers, bi)
     rng = np.random.default_rng(0)

@@ -20,10 +20,11 @@ import re
 
 import numpy as np
 
-from charlm import checkpoint, config, files, train
-from charlm.data import Vocab, valid_codes
+from charlm import files
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
+from charlm.run import checkpoint, config, train
+from charlm.run.data import Vocab, valid_codes
 
 FORMAT = "charlm-1"
 GATES = {cell.GATES: name for name, cell in CELLS.items()}  # 1: rnn, 4: lstm, 3: gru

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from charlm import gradcheck as gc
+from charlm.inspect import gradcheck as gc
 
 
 def assert_grad_close(analytic, numerical, what=""):
@@ -49,7 +49,7 @@ def write_corpus(path, n_chars=2000, seed=0):
 
 def small_config(tmp_path, *overrides, corpus=None):
     """A config small enough to train in well under a second, writing under tmp_path."""
-    from charlm import config
+    from charlm.run import config
 
     corpus = corpus or write_corpus(tmp_path / "corpus.txt")
     base = [

@@ -4,7 +4,7 @@ differences for every input it takes: x, the initial state, the four parameter t
 import numpy as np
 import pytest
 
-from charlm.gradcheck import numerical_grad
+from charlm.inspect.gradcheck import numerical_grad
 from charlm.nn import gru, lstm, model, rnn
 from tests.helpers import assert_grad_close, reference_step
 

@@ -6,8 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from charlm import checkpoint, train
 from charlm.errors import CharlmError
+from charlm.run import checkpoint, train
 from tests.helpers import arrays_of, small_config, write_npz
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm import checkpoint, rundir, train
 from charlm.cli import app
+from charlm.run import checkpoint, rundir, train
 from tests.helpers import write_corpus
 
 runner = CliRunner()

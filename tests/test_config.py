@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from charlm import config
 from charlm.errors import CharlmError
+from charlm.run import config
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 

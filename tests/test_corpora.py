@@ -8,8 +8,8 @@ from functools import partial
 
 import pytest
 
-from charlm import corpora
 from charlm.errors import CharlmError
+from charlm.run import corpora
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n" * 300).encode()
 

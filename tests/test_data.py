@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from charlm import data
 from charlm.errors import CharlmError
+from charlm.run import data
 
 
 def read_text(tmp_path, text, encoding="utf-8", **kw):

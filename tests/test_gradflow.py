@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm import gradflow as gf
-from charlm import rundir
 from charlm.cli import app
 from charlm.errors import CharlmError
+from charlm.inspect import gradflow as gf
 from charlm.nn import head
 from charlm.nn.model import CELLS, ModelSpec, init_params, init_state, layer_params
+from charlm.run import rundir
 from tests.helpers import assert_grad_close
 
 runner = CliRunner()
@@ -105,7 +105,7 @@ def test_cli_table_chart_and_json(tmp_path):
 
 
 def test_cli_on_a_trained_checkpoint(tmp_path):
-    from charlm import checkpoint, train
+    from charlm.run import checkpoint, train
     from tests.helpers import small_config
 
     cfg = small_config(tmp_path, "model.num_layers=2", "train.max_steps=5")

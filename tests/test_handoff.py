@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm import checkpoint, config, train
 from charlm.cli import app
-from charlm.data import Vocab
 from charlm.nn.model import forward
+from charlm.run import checkpoint, config, train
+from charlm.run.data import Vocab
 
 torch = pytest.importorskip("torch")
 safetensors_numpy = pytest.importorskip("safetensors.numpy")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from charlm import checkpoint
+from charlm.run import checkpoint
 from tests.helpers import write_corpus
 
 KILLS = 24

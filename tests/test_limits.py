@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from charlm import checkpoint, launch, memory, optim, rundir, train
+from charlm import memory
 from charlm.nn.model import ModelSpec, init_params, param_count
 from charlm.nn.model import memory as model_memory
+from charlm.run import checkpoint, launch, optim, rundir, train
 from tests.helpers import TINY as S
 from tests.helpers import invoke, refused, tree_state, write_corpus
 
@@ -97,7 +98,7 @@ def test_memory_that_cannot_be_had_is_one_line(project, monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 9.0 TiB for an array")
 
-    monkeypatch.setattr("charlm.train.init_params", no_memory)
+    monkeypatch.setattr("charlm.run.train.init_params", no_memory)
     refused(
         invoke("train", "--corpus", "small.txt", "--run", "m", "--steps", 2, *S),
         "not enough memory (Unable to allocate 9.0 TiB for an array); nothing was written",

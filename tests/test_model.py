@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from charlm import gradcheck as gc
-from charlm.gradcheck import numerical_grad
+from charlm.inspect import gradcheck as gc
+from charlm.inspect.gradcheck import numerical_grad
 from charlm.nn import head, lstm, model
 from tests.helpers import assert_grad_close
 

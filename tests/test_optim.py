@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from charlm.optim import Optimizer, clip_gradients, global_norm, learning_rate
+from charlm.run.optim import Optimizer, clip_gradients, global_norm, learning_rate
 
 
 def one_param():
@@ -88,7 +88,7 @@ def test_small_gradients_are_left_alone(mode):
 
 
 def schedule(**keys):
-    from charlm.config import TrainConfig
+    from charlm.run.config import TrainConfig
 
     return TrainConfig(lr=0.01, **keys)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from charlm import checkpoint, files
+from charlm import files
 from charlm.errors import CharlmError
+from charlm.run import checkpoint
 from tests.helpers import TINY as S
 from tests.helpers import invoke, refused, tree_state, write_corpus
 

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm import checkpoint, rundir, show, train
-from charlm import saliency as sal
 from charlm.cli import app
-from charlm.data import Vocab
 from charlm.errors import CharlmError
-from charlm.gradcheck import numerical_grad
+from charlm.inspect import saliency as sal
+from charlm.inspect import show
+from charlm.inspect.gradcheck import numerical_grad
 from charlm.nn.model import ModelSpec, init_params
+from charlm.run import checkpoint, rundir, train
+from charlm.run.data import Vocab
 from tests.helpers import assert_grad_close, small_config
 
 runner = CliRunner()

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from charlm import data, sample
+from charlm import sample
 from charlm.errors import CharlmError
 from charlm.nn.model import ModelSpec, forward, init_params
+from charlm.run import data
 
 
 def model(bidirectional=False, cell="lstm"):

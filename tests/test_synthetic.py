@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from charlm import synthetic
 from charlm.cli import app
 from charlm.errors import CharlmError
+from charlm.run import synthetic
 
 runner = CliRunner()
 

@@ -12,8 +12,8 @@ import threading
 import numpy as np
 import pytest
 
-from charlm import checkpoint, data
 from charlm.errors import CharlmError
+from charlm.run import checkpoint, data
 from tests.helpers import TINY as S
 from tests.helpers import tree_state, write_corpus
 
@@ -93,7 +93,7 @@ def limit_memory(nbytes):
 
 @pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "zlib_codec", "bz2", "uu"])
 def test_only_text_encodings_are_accepted(tmp_path, codec):
-    from charlm import config
+    from charlm.run import config
 
     with pytest.raises(CharlmError, match=f"'{codec}' is not a text encoding"):
         config.load(None, [f"data.encoding={codec}"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from charlm.nn import head, model
-from charlm.optim import Optimizer, clip_gradients
+from charlm.run.optim import Optimizer, clip_gradients
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)

@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from charlm import checkpoint, config, rundir, train
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import forward
+from charlm.run import checkpoint, config, rundir, train
 from tests.helpers import small_config, write_corpus
 
 
@@ -202,7 +202,7 @@ def test_resume_refuses_a_changed_model_or_geometry(tmp_path):
 
 def test_the_run_lock_dies_with_its_process(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from charlm import rundir\n"
+        [sys.executable, "-c", "import sys, time; from charlm.run import rundir\n"
          "with rundir.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
          str(tmp_path / "run")],
         stdout=subprocess.PIPE, text=True,

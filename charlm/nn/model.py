@@ -36,7 +36,7 @@ LAYER_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The architecture; validated by charlm.config before it gets here."""
+    """The architecture; validated by charlm.run.config before it gets here."""
 
     cell: str  # "rnn" | "lstm" | "gru"
     vocab_size: int
@@ -49,7 +49,7 @@ class ModelSpec:
 
     @classmethod
     def from_config(cls, model_cfg, vocab_size):
-        """The spec of a config's `model` section (charlm.config.ModelConfig)."""
+        """The spec of a config's `model` section (charlm.run.config.ModelConfig)."""
         m = model_cfg
         return cls(
             m.type,

@@ -6,7 +6,7 @@ command that trains into a folder asks it through claim():
     - a fresh run refuses a folder that holds a run, unless --force (then its run files go);
     - a resumed run continues in its own folder; sent to another one (--run NAME,
       --set output.dir=DIR), it refuses a folder that holds another run unless --force.
-The run name is a plain folder name (charlm.config checks it: no separators, not '.' or
+The run name is a plain folder name (charlm.run.config checks it: no separators, not '.' or
 '..'), so a run folder is always directly under output.dir.
 """
 
@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 
 from charlm import files
-from charlm.checkpoint import BEST, LATEST
 from charlm.errors import CharlmError
+from charlm.run.checkpoint import BEST, LATEST
 
 try:
     import fcntl

@@ -9,8 +9,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Column, Table
 
 from charlm.nn import head
-from charlm.optim import describe_schedule, planned_rate
-from charlm.train import Reporter
+from charlm.run.optim import describe_schedule, planned_rate
+from charlm.run.train import Reporter
 
 RATE_SMOOTHING = 0.9
 

@@ -15,30 +15,21 @@ from rich.console import Console
 from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from charlm import (
-    __version__,
-    checkpoint,
-    data,
-    files,
-    guard,
-    handoff,
-    launch,
-    memory,
-    rundir,
-    show,
-    synthetic,
-)
-from charlm import config as config_mod
-from charlm import gradcheck as gc
-from charlm import gradflow as flow_mod
-from charlm import saliency as saliency_mod
+from charlm import __version__, files, handoff, memory
 from charlm import sample as sampling
-from charlm import train as training
-from charlm.display import TrainDisplay
+from charlm.cli import guard
+from charlm.cli.display import TrainDisplay
 from charlm.errors import CharlmError
+from charlm.inspect import gradcheck as gc
+from charlm.inspect import gradflow as flow_mod
+from charlm.inspect import saliency as saliency_mod
+from charlm.inspect import show
 from charlm.nn import head
 from charlm.nn.model import ModelSpec
 from charlm.nn.model import memory as model_memory
+from charlm.run import checkpoint, data, launch, rundir, synthetic
+from charlm.run import config as config_mod
+from charlm.run import train as training
 
 app = typer.Typer(
     cls=guard.Group,

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from charlm import config as config_mod
 from charlm import files
-from charlm.data import Vocab, valid_codes
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
-from charlm.optim import SLOTS
+from charlm.run import config as config_mod
+from charlm.run.data import Vocab, valid_codes
+from charlm.run.optim import SLOTS
 
 FORMAT = 1
 LATEST, BEST = "latest.npz", "best.npz"

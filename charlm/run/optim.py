@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from charlm.config import OPTIMIZERS
+from charlm.run.config import OPTIMIZERS
 
 SLOTS = {"adagrad": ("mem",), "sgd": ("velocity",), "adam": ("m", "v")}
 

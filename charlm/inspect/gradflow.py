@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from charlm.data import Vocab
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import ModelSpec, backward, forward, init_params
+from charlm.run.data import Vocab
 
 # What a fresh model reads when no text is given (any text works; this one is familiar).
 TEXT = (

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charlm import checkpoint, corpora, data, files, memory, sample
+from charlm import files, memory, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import (
@@ -36,8 +36,9 @@ from charlm.nn.model import (
     param_count,
 )
 from charlm.nn.model import memory as model_memory
-from charlm.optim import SLOTS, Optimizer, clip_gradients, plan, planned_rate
-from charlm.rundir import METRICS
+from charlm.run import checkpoint, corpora, data
+from charlm.run.optim import SLOTS, Optimizer, clip_gradients, plan, planned_rate
+from charlm.run.rundir import METRICS
 
 SMOOTHING = 0.98  # of the displayed training loss, per step (an average over ~50 steps)
 SAMPLE_CHARS = 200

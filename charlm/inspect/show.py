@@ -8,7 +8,7 @@ from rich.text import Text
 
 from charlm import files
 from charlm.errors import CharlmError
-from charlm.gradflow import steps_to_show
+from charlm.inspect.gradflow import steps_to_show
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 COLOURS = ("red", "green", "blue", "magenta", "cyan", "yellow")

@@ -1,6 +1,6 @@
 """What `charlm train` settles before its first step, in this order, so that a refusal comes
 before anything is allocated or written:
-    the config -> the run folder (charlm.rundir.claim) -> the corpus -> the memory the run
+    the config -> the run folder (charlm.run.rundir.claim) -> the corpus -> the memory the run
     needs (train.check_memory) -> the checkpoint to start from or continue -> the schedule.
 
 A fresh run trains into output.dir/output.run. A resumed run (--resume [RUN]) continues from
@@ -10,7 +10,7 @@ not hold another run unless --force. A loose checkpoint file (an import) continu
 config's output.dir/output.run.
 
 Extending a run: resumed with more steps than its plan (--steps N above the planned total),
-the plan is kept to its end and the added steps get a warm restart (charlm.optim.extend); the
+the plan is kept to its end and the added steps get a warm restart (charlm.run.optim.extend); the
 note that says so is printed when the run starts. Resumed to the same total, a run continues
 its plan exactly.
 """
@@ -18,11 +18,11 @@ its plan exactly.
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from charlm import checkpoint, rundir
-from charlm import config as config_mod
-from charlm import train as training
 from charlm.errors import CharlmError
-from charlm.optim import extend, plan
+from charlm.run import checkpoint, rundir
+from charlm.run import config as config_mod
+from charlm.run import train as training
+from charlm.run.optim import extend, plan
 
 
 @dataclass
