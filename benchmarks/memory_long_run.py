@@ -15,14 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from charlm.run import config, train
+from charlm.run import config, metrics, train
 
 
 def peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-class Watch(train.Reporter):
+class Watch(metrics.Reporter):
     def __init__(self, warmup):
         self.warmup, self.early = warmup, None
 

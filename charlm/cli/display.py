@@ -1,6 +1,7 @@
 """What `charlm train` shows: a live progress line, validation and sample lines, a summary."""
 
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -9,8 +10,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Column, Table
 
 from charlm.nn import head
+from charlm.run.metrics import Reporter
 from charlm.run.optim import describe_schedule, planned_rate
-from charlm.run.train import Reporter
 
 RATE_SMOOTHING = 0.9
 
@@ -23,8 +24,8 @@ def _clock(seconds):
 class TrainDisplay(Reporter):
     """A rich progress line: step, epoch, smoothed loss, bpc, gradient norm, chars/s, ETA."""
 
-    def __init__(self, console: Console, run_dir):
-        self.console, self.run_dir = console, run_dir
+    def __init__(self, console: Console):
+        self.console, self.run_dir = console, None  # the run's folder, known when it starts
         self.progress = Progress(
             # step, bar and percent stay on one line; on a narrow terminal the figures fold
             TextColumn(
@@ -51,6 +52,7 @@ class TrainDisplay(Reporter):
 
     def started(self, ck, total, corpus):
         spec, t = ck.spec, ck.config.train
+        self.run_dir = Path(ck.config.output.dir, ck.config.output.run)
         n_params = sum(p.size for p in ck.params.values())
         train_n, val_n = len(corpus.batches.ids), len(corpus.val)
         verb = f"resuming at step {ck.step:,}" if ck.step else "training"
@@ -93,6 +95,9 @@ class TrainDisplay(Reporter):
         self.progress.console.print(
             Panel(escape(text), title=f"sample, step {ck.step:,}", title_align="left", expand=False)
         )
+
+    def note(self, text):
+        self.progress.console.print(escape(text))
 
     def saved(self, ck, path):
         self.progress.console.print(f"[dim]saved {escape(str(path))} (step {ck.step:,})[/]")

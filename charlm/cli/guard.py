@@ -150,9 +150,6 @@ class Group(TyperGroup):
             where = e.ctx.command_path if getattr(e, "ctx", None) else "charlm"
             say_error(f"{e.format_message()} (see {where} --help)")
             code = 2
-        except _click.exceptions.Abort:
-            say_error("interrupted (Ctrl-C)")
-            code = 130
         code = code if isinstance(code, int) else 0
         if not standalone_mode:
             return code

@@ -5,21 +5,26 @@ a `--set section.key=value` override and the built-in defaults all pass the same
 every refusal is one line naming the file, line and key, what was given and what is allowed.
 """
 
-import codecs
 import contextlib
 import dataclasses
-import difflib
 import math
 import re
-import reprlib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from charlm.errors import CharlmError
+from charlm.run.rules import (
+    base_type,
+    check_name,
+    check_text_encoding,
+    cut,
+    is_type,
+    kind,
+    short,
+    suggest,
+)
 
 CELL_TYPES = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adagrad", "sgd", "adam")
@@ -116,7 +121,7 @@ class _Loader(yaml.SafeLoader):
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {_short(key)} is given twice", key_node.start_mark
+                    None, None, f"the key {short(key)} is given twice", key_node.start_mark
                 )
             if key is not None:
                 seen.add(key)
@@ -157,7 +162,7 @@ def load(path=None, overrides=()):
         if not isinstance(raw, dict):
             raise CharlmError(
                 f"{source}: the config must be a mapping of sections "
-                f"({', '.join(SECTIONS)}), got {_kind(raw)}"
+                f"({', '.join(SECTIONS)}), got {kind(raw)}"
             )
     for item in overrides:
         _apply_override(raw, item)
@@ -180,7 +185,7 @@ def to_dict(cfg):
 def from_dict(raw, source):
     """A Config from plain data, with the same checks as a file; source names it in errors."""
     if not isinstance(raw, dict):
-        raise CharlmError(f"{source}: the config must be a mapping, got {_kind(raw)}")
+        raise CharlmError(f"{source}: the config must be a mapping, got {kind(raw)}")
     return _build(raw, source, None)
 
 
@@ -188,16 +193,16 @@ def _apply_override(raw, item):
     key, sep, value = item.partition("=")
     if not sep:
         raise CharlmError(
-            f"--set {_cut(item)}: expected section.key=value, e.g. --set train.lr=0.05"
+            f"--set {cut(item)}: expected section.key=value, e.g. --set train.lr=0.05"
         )
     section, dot, name = key.strip().partition(".")
-    where = f"--set {_cut(item)}"
+    where = f"--set {cut(item)}"
     if not dot or section not in SECTIONS:
         key = key.strip()
-        raise CharlmError(f"{where}: unknown key '{key}'{_suggest(key, _all_keys())}")
+        raise CharlmError(f"{where}: unknown key '{key}'{suggest(key, _all_keys())}")
     _check_key(section, name, where)
     parsed = value.strip()
-    if _base_type(_fields(section)[name].type)[0] is not str or parsed in ("null", "~"):
+    if base_type(_fields(section)[name].type)[0] is not str or parsed in ("null", "~"):
         # "0.05" -> 0.05, "true" -> True; unparsable text stays text, and the check names it
         with contextlib.suppress(yaml.YAMLError):
             parsed = yaml.load(parsed, Loader=_Loader)
@@ -212,13 +217,13 @@ def _build(raw, source, text, overrides=()):
     for section, values in raw.items():
         if section not in SECTIONS:
             where = _where(source, text, [section])
-            raise CharlmError(f"{where}: unknown section '{section}'{_suggest(section, SECTIONS)}")
+            raise CharlmError(f"{where}: unknown section '{section}'{suggest(section, SECTIONS)}")
         if values is None:
             values = {}
         if not isinstance(values, dict):
             where = _where(source, text, [section])
             raise CharlmError(
-                f"{where}: section '{section}' must be a mapping of keys, got {_kind(values)}"
+                f"{where}: section '{section}' must be a mapping of keys, got {kind(values)}"
             )
         for name, value in values.items():
             _check_key(section, name, _where(source, text, [section, name]))
@@ -249,30 +254,30 @@ def _check_key(section, name, where):
     if name not in _fields(section):
         raise CharlmError(
             f"{where}: unknown key '{section}.{name}'"
-            f"{_suggest(str(name), _fields(section), section + '.')}"
+            f"{suggest(str(name), _fields(section), section + '.')}"
         )
 
 
 def _check_value(section, name, value, where):
     f = _fields(section)[name]
     key, rules = f"{section}.{name}", f.metadata
-    base, optional = _base_type(f.type)
+    base, optional = base_type(f.type)
     if value is None and optional:
         return
-    if not _is_type(value, base):
+    if not is_type(value, base):
         allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
         allowed = allowed[base] + (" or null" if optional else "")
-        raise CharlmError(f"{where}: {key} must be {allowed}, got {_kind(value)} {_short(value)}")
+        raise CharlmError(f"{where}: {key} must be {allowed}, got {kind(value)} {short(value)}")
     if base is float and not math.isfinite(value):
         raise CharlmError(f"{where}: {key} must be a finite number, got {value!r}")
     if rules.get("name"):
-        _check_name(key, value, where)
+        check_name(key, value, where)
     if rules.get("encoding"):
         check_text_encoding(value, f"{where}: {key}")
     if "choices" in rules and value not in rules["choices"]:
         raise CharlmError(
             f"{where}: {key} must be one of {', '.join(rules['choices'])}, "
-            f"got {_short(value)}{_suggest(str(value)[:100], rules['choices'])}"
+            f"got {short(value)}{suggest(str(value)[:100], rules['choices'])}"
         )
     bounds = [
         ("min", ">=", value < rules.get("min", value)),
@@ -282,97 +287,7 @@ def _check_value(section, name, value, where):
     ]
     if any(bad for _, _, bad in bounds):
         limits = " and ".join(f"{op} {rules[rule]}" for rule, op, _ in bounds if rule in rules)
-        raise CharlmError(f"{where}: {key} must be {limits}, got {_short(value)}")
-
-
-def check_run_name(name, where):
-    """Refuse a run folder whose name could not be output.run (see _check_name)."""
-    _check_name("output.run", name, where)
-
-
-def _check_name(key, value, where):
-    """A run name is one plain folder name: it cannot leave output.dir or be output.dir."""
-    bad = (
-        not value.strip()
-        or value in (".", "..")
-        or any(c in value for c in "/\\\0")
-        or value.startswith(".")
-        or len(value.encode("utf-8", "surrogateescape")) > 255
-    )
-    if bad:
-        raise CharlmError(
-            f"{where}: {key} must be a plain folder name (no '/', not empty, not starting with "
-            f"'.'), got {_short(value)}; it names a folder directly under output.dir"
-        )
-
-
-def check_text_encoding(name, where):
-    """Refuse a codec that does not turn bytes into text (rot13, base64, zlib, ...)."""
-    if name == "bytes":
-        return
-    try:
-        info = codecs.lookup(name)
-    except (LookupError, TypeError, ValueError):
-        raise CharlmError(
-            f"{where}: unknown encoding {_short(name)}; use a Python codec name such as "
-            f"utf-8 or latin-1, or bytes for a byte-level model"
-        ) from None
-    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
-        raise CharlmError(
-            f"{where}: {_short(name)} is not a text encoding; use a text codec's name such as "
-            f"utf-8 or latin-1, or bytes for a byte-level model"
-        )
-
-
-def _cut(text, limit=80):
-    """text itself, or its first limit - 3 characters and '...'."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _short(value, limit=60):
-    """repr(value), cut short: a value quoted in an error may be huge (a YAML alias bomb)."""
-    return _cut(_REPR.repr(value), limit)
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 60
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 2, 4, 4
-
-
-def _base_type(tp):
-    """(int, False) for int; (int, True) for int | None."""
-    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0], True
-    return tp, False
-
-
-def _is_type(value, base):
-    if base is bool:
-        return isinstance(value, bool)
-    if base is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if base is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, base)
-
-
-def _kind(value):
-    if value is None:
-        return "null"
-    return {
-        dict: "a mapping",
-        list: "a list",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-    }.get(type(value), type(value).__name__)
-
-
-def _suggest(word, options, prefix=""):
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f"; did you mean '{prefix}{close[0]}'?" if close else ""
+        raise CharlmError(f"{where}: {key} must be {limits}, got {short(value)}")
 
 
 def _where(source, text, path):

@@ -20,7 +20,7 @@ import numpy as np
 
 from charlm import files, memory
 from charlm.errors import CharlmError
-from charlm.run.config import check_text_encoding
+from charlm.run.rules import check_text_encoding
 
 BLOCK = 1 << 22  # bytes read at a time
 UNICODE = 0x110000  # code points
@@ -171,7 +171,7 @@ def _read(f, path):
 
 
 def check_encoding(encoding):
-    """Refuse a name that is not a text encoding (charlm.run.config.check_encoding)."""
+    """Refuse a name that is not a text encoding (charlm.run.rules.check_text_encoding)."""
     check_text_encoding(encoding, "data.encoding")
 
 

@@ -1,7 +1,7 @@
 """What `charlm train` settles before its first step, in this order, so that a refusal comes
 before anything is allocated or written:
     the config -> the run folder (charlm.run.rundir.claim) -> the corpus -> the memory the run
-    needs (train.check_memory) -> the checkpoint to start from or continue -> the schedule.
+    needs (check_memory) -> the checkpoint to start from or continue -> the schedule.
 
 A fresh run trains into output.dir/output.run. A resumed run (--resume [RUN]) continues from
 RUN's latest.npz (its best.npz when that is all the run saved), in RUN's own folder; --run NAME
@@ -18,11 +18,17 @@ its plan exactly.
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
+from charlm import memory
 from charlm.errors import CharlmError
+from charlm.nn.model import ModelSpec, param_count
+from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training
-from charlm.run.optim import extend, plan
+from charlm.run.optim import SLOTS, extend, plan
+from charlm.run.rules import check_run_name
 
 
 @dataclass
@@ -76,7 +82,7 @@ def fresh(config, sets, force, progress=None):
     rundir.claim(run_dir, force)
     corpus = training.load_corpus(cfg, progress=progress)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
-    training.check_memory(cfg, len(corpus.vocab))
+    check_memory(cfg, len(corpus.vocab))
     ck = training.new_run(cfg, corpus.vocab)
     total = _total(ck, cfg, corpus, run_dir)
     ck.schedule = plan(cfg.train, total)
@@ -108,7 +114,7 @@ def resumed(run_folder, config, sets, force, progress=None):
             base.output.dir if "output.dir" in named else home.parent,
             base.output.run if "output.run" in named else home.name,
         )
-    config_mod.check_run_name(run_dir.name, f"the run folder {run_dir}")
+    check_run_name(run_dir.name, f"the run folder {run_dir}")
     where = str(path)
     if config is not None:
         training.check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
@@ -116,7 +122,7 @@ def resumed(run_folder, config, sets, force, progress=None):
     cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
     training.check_resume(ck, cfg, where)
     rundir.claim(run_dir, force, source=own)
-    training.check_memory(cfg, len(ck.vocab))
+    check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
     ck.config = cfg
@@ -128,6 +134,24 @@ def resumed(run_folder, config, sets, force, progress=None):
     if total > planned:
         notes.append(_extension_note(cfg.train, planned, total, ck.schedule[-1][2]))
     return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])
+
+
+def check_memory(cfg, vocab_size):
+    """Refuse, before anything is allocated, a run that needs more memory than there is: the
+    parameters with their gradients, optimiser state and update scratch, and one window's
+    activations and their gradients (charlm.nn.model.memory)."""
+    spec, t = ModelSpec.from_config(cfg.model, vocab_size), cfg.train
+    slots = len(SLOTS[t.optimizer])
+    itemsize = np.dtype(t.dtype).itemsize
+    need = model_memory(spec, t.batch_size, t.seq_len, itemsize, True, slots)
+    need += 3 * 8 * t.batch_size * t.seq_len  # the window's ids and offsets
+    n = param_count(spec)
+    memory.require(
+        need,
+        f"a {spec.describe()} with hidden {spec.hidden_size} ({n:,} parameters) at batch "
+        f"{t.batch_size} x seq_len {t.seq_len} needs, for parameters, optimiser state and one "
+        f"window's activations,",
+    )
 
 
 def _total(ck, cfg, corpus, run_dir):

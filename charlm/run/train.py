@@ -15,8 +15,6 @@ dropout generator's state and the carried hidden state, so N steps + N resumed s
 same parameters as 2N steps in one go.
 """
 
-import contextlib
-import json
 import math
 import time
 from dataclasses import dataclass, fields
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charlm import files, memory, sample
+from charlm import files, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import (
@@ -33,12 +31,10 @@ from charlm.nn.model import (
     init_params,
     init_state,
     loss_and_grads,
-    param_count,
 )
-from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, corpora, data
-from charlm.run.optim import SLOTS, Optimizer, clip_gradients, plan, planned_rate
-from charlm.run.rundir import METRICS
+from charlm.run.metrics import METRICS, Metrics, Reporter
+from charlm.run.optim import Optimizer, clip_gradients, plan, planned_rate
 
 SMOOTHING = 0.98  # of the displayed training loss, per step (an average over ~50 steps)
 SAMPLE_CHARS = 200
@@ -170,24 +166,6 @@ def check_resume(ck, cfg, where):
             )
 
 
-def check_memory(cfg, vocab_size):
-    """Refuse, before anything is allocated, a run that needs more memory than there is: the
-    parameters with their gradients, optimiser state and update scratch, and one window's
-    activations and their gradients (charlm.nn.model.memory)."""
-    spec, t = ModelSpec.from_config(cfg.model, vocab_size), cfg.train
-    slots = len(SLOTS[t.optimizer])
-    itemsize = np.dtype(t.dtype).itemsize
-    need = model_memory(spec, t.batch_size, t.seq_len, itemsize, True, slots)
-    need += 3 * 8 * t.batch_size * t.seq_len  # the window's ids and offsets
-    n = param_count(spec)
-    memory.require(
-        need,
-        f"a {spec.describe()} with hidden {spec.hidden_size} ({n:,} parameters) at batch "
-        f"{t.batch_size} x seq_len {t.seq_len} needs, for parameters, optimiser state and one "
-        f"window's activations,",
-    )
-
-
 def make_optimizer(cfg):
     t = cfg.train
     return Optimizer(t.optimizer, t.lr, t.momentum, t.beta1, t.beta2, t.eps)
@@ -207,70 +185,6 @@ def evaluate(params, spec, ids, batch_size, seq_len):
         total -= float(np.take_along_axis(logp, y[..., None], axis=-1).sum(dtype=np.float64))
         n += y.size
     return total / n, n
-
-
-class Reporter:
-    """What the loop tells the outside world; the CLI's display overrides these."""
-
-    def started(self, ck, total, corpus):
-        pass
-
-    def stepped(self, ck, total, loss, grad_norm, chars_per_s):
-        pass
-
-    def evaluated(self, ck, loss, best):
-        pass
-
-    def sampled(self, ck, text):
-        pass
-
-    def saved(self, ck, path):
-        pass
-
-
-class Metrics:
-    """metrics.jsonl: one JSON object per line, appended and flushed as they come.
-
-    resume_step: the step of the checkpoint a resumed run starts from; lines past it were
-    never saved and go (the run redoes those steps). source: the metrics of the folder a run
-    resumed into another folder comes from; its lines up to resume_step start the new file."""
-
-    def __init__(self, path, resume_step=None, source=None):
-        self.path = Path(path)
-        if resume_step is not None:
-            origin = Path(source) if source is not None else self.path
-            if origin.exists():
-                self._keep_until(origin, resume_step)
-        self.file = files.open_append(self.path, "metrics file")
-
-    def _keep_until(self, origin, step):
-        keep = []
-        try:
-            lines = origin.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError as e:
-            raise CharlmError(f"cannot read {origin} ({e.strerror or e})") from None
-        for line in lines:
-            try:
-                if json.loads(line).get("step", 0) <= step:
-                    keep.append(line)
-            except (json.JSONDecodeError, AttributeError, RecursionError):
-                pass  # a line cut short by a crash
-        text = "".join(line + "\n" for line in keep).encode("utf-8")
-        files.write_bytes(self.path, text, "metrics file", owned=True)
-
-    def write(self, **record):
-        try:
-            self.file.write(json.dumps(record) + "\n")
-            self.file.flush()
-        except OSError as e:
-            raise CharlmError(
-                f"cannot append to {self.path} ({e.strerror or e}); training stopped, and the "
-                f"last checkpoint in {self.path.parent} is whole"
-            ) from None
-
-    def close(self):
-        with contextlib.suppress(OSError):
-            self.file.close()
 
 
 def train_sample(ck, corpus, seed):

@@ -1,0 +1,85 @@
+"""charlm export, import and corpus make: moving weights to and from torch, and writing the
+synthetic corpora."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from charlm import api, files, handoff
+from charlm.cli.app import ForceOpt, app, at_least, console
+from charlm.run import synthetic
+
+
+@app.command("export")
+def export_(
+    checkpoint_path: Annotated[
+        Path, typer.Argument(metavar="CHECKPOINT", help="A .npz file or a run folder.")
+    ],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="The .safetensors file to write.")],
+    force: ForceOpt = False,
+):
+    """Write a checkpoint's weights as .safetensors, under torch.nn's names (see README)."""
+    model = api.load(checkpoint_path)
+    tensors = model.export(out, force)
+    ck = model.checkpoint
+    size = sum(a.nbytes for a in tensors.values())
+    console.print(
+        f"wrote {out}: {len(tensors)} tensors ({size:,} bytes) of a {ck.spec.describe()}, "
+        f"hidden {ck.spec.hidden_size}, {len(ck.vocab)} symbols; load it into torch as the "
+        f"README shows"
+    )
+
+
+@app.command("import")
+def import_(
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A .safetensors file (charlm's layout).")
+    ],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="The .npz checkpoint to write.")],
+    force: ForceOpt = False,
+):
+    """Make a charlm checkpoint of a .safetensors model (from charlm export or torch)."""
+    ck = handoff.import_(model_path, out, force)  # refuses out = model_path, too
+    console.print(
+        f"wrote {out}: a {ck.spec.describe()}, hidden {ck.spec.hidden_size}, "
+        f"{len(ck.vocab)} symbols; sample and eval use it as it is. "
+        f"charlm train --resume {out} starts at step 0 with a fresh {ck.config.train.optimizer} "
+        f"state (the file holds weights only)"
+    )
+
+
+corpus_app = typer.Typer(
+    no_args_is_help=True, help="Synthetic corpora that test memory over a set distance."
+)
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("make")
+def corpus_make(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="recall or brackets.")],
+    size: Annotated[int, typer.Option(help="About this many characters (whole lines).")] = 10**6,
+    gap: Annotated[int, typer.Option(help="recall: filler letters between key and recall.")] = 20,
+    keys: Annotated[int, typer.Option(help="recall: how many different keys (A, B, ...).")] = 8,
+    depth: Annotated[int, typer.Option(help="brackets: the deepest nesting of each line.")] = 8,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same text.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: corpora/KIND-GAP-or-DEPTH.txt).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a different file there.")] = False,
+):
+    """Write a synthetic corpus: recall (a key, GAP filler letters, the key again) or
+    brackets (balanced nesting, DEPTH deep)."""
+    at_least("--seed", seed, 0)
+    path = out or Path("corpora") / synthetic.default_name(kind, gap, depth)
+    body = synthetic.make(kind, size, seed, gap=gap, depth=depth, keys=keys)
+    data_bytes = body.encode("utf-8")
+    same = files.is_regular(path) and path.stat().st_size == len(data_bytes)
+    same = same and not path.is_symlink() and path.read_bytes() == data_bytes
+    if not same:
+        files.write_bytes(path, data_bytes, "corpus", force=force)
+    lines = body.count("\n")
+    what = f"{len(body):,} characters in {lines:,} lines (seed {seed})"
+    first = body.split("\n", 1)[0]
+    console.print(f"{'unchanged' if same else 'wrote'} {path}: {what}; the first line: {first}")
+    console.print(f"train on it: charlm train --corpus {path}")

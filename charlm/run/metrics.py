@@ -1,0 +1,79 @@
+"""What a training run tells the world: the Reporter hooks the loop calls (the CLI's display
+overrides them), and metrics.jsonl, one JSON object per line."""
+
+import contextlib
+import json
+from pathlib import Path
+
+from charlm import files
+from charlm.errors import CharlmError
+from charlm.run.rundir import METRICS
+
+__all__ = ["METRICS", "Metrics", "Reporter"]
+
+
+class Reporter:
+    """What the loop tells the outside world; the CLI's display overrides these."""
+
+    def started(self, ck, total, corpus):
+        pass
+
+    def stepped(self, ck, total, loss, grad_norm, chars_per_s):
+        pass
+
+    def evaluated(self, ck, loss, best):
+        pass
+
+    def sampled(self, ck, text):
+        pass
+
+    def saved(self, ck, path):
+        pass
+
+    def note(self, text):
+        """Something the user should know before the run starts (an extension's plan)."""
+
+
+class Metrics:
+    """metrics.jsonl: one JSON object per line, appended and flushed as they come.
+
+    resume_step: the step of the checkpoint a resumed run starts from; lines past it were
+    never saved and go (the run redoes those steps). source: the metrics of the folder a run
+    resumed into another folder comes from; its lines up to resume_step start the new file."""
+
+    def __init__(self, path, resume_step=None, source=None):
+        self.path = Path(path)
+        if resume_step is not None:
+            origin = Path(source) if source is not None else self.path
+            if origin.exists():
+                self._keep_until(origin, resume_step)
+        self.file = files.open_append(self.path, "metrics file")
+
+    def _keep_until(self, origin, step):
+        keep = []
+        try:
+            lines = origin.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as e:
+            raise CharlmError(f"cannot read {origin} ({e.strerror or e})") from None
+        for line in lines:
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    keep.append(line)
+            except (json.JSONDecodeError, AttributeError, RecursionError):
+                pass  # a line cut short by a crash
+        text = "".join(line + "\n" for line in keep).encode("utf-8")
+        files.write_bytes(self.path, text, "metrics file", owned=True)
+
+    def write(self, **record):
+        try:
+            self.file.write(json.dumps(record) + "\n")
+            self.file.flush()
+        except OSError as e:
+            raise CharlmError(
+                f"cannot append to {self.path} ({e.strerror or e}); training stopped, and the "
+                f"last checkpoint in {self.path.parent} is whole"
+            ) from None
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.file.close()
