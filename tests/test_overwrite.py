@@ -1,5 +1,5 @@
 """Nothing a user has is overwritten or lost: the guarded writer (charlm.files) and the run
-folder rule (charlm.rundir), through the real CLI. Each refusal is one line, exit status 2, and
+folder rule (charlm.run.rundir), through the real CLI. Each refusal is one line, exit status 2, and
 a snapshot of the folder shows that nothing changed."""
 
 import json

@@ -1,4 +1,4 @@
-"""How a config value is judged, and how it is quoted in an error: the checks charlm.config
+"""How a config value is judged, and how it is quoted in an error: the checks charlm.run.config
 declares beside its fields use these, and so do the refusals that quote a user's value (cut
 short: a value may be huge)."""
 

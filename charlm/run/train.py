@@ -10,7 +10,7 @@ Every eval_every steps the validation loss over the whole validation text; every
 sample; every checkpoint_every (and at the end) checkpoints/<run>/latest.npz, and best.npz when
 the validation loss is the lowest so far. metrics.jsonl in the run folder gets every figure.
 
-A run is a Checkpoint (charlm.checkpoint): everything needed to continue exactly, including the
+A run is a Checkpoint (charlm.run.checkpoint): everything needed to continue exactly, including the
 dropout generator's state and the carried hidden state, so N steps + N resumed steps give the
 same parameters as 2N steps in one go.
 """
