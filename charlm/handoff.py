@@ -1,6 +1,6 @@
 """Hand-off to and from PyTorch: a checkpoint's weights as a .safetensors file, and back.
 
-The file holds the weights under the names of this torch.nn module (the README's CharLM):
+The file holds the weights under the names of this torch.nn module (docs/usage.md's CharLM):
     embedding.weight          nn.Embedding(V, E)             only with an embedding
     rnn.weight_ih_l{k}, ...   nn.RNN / nn.LSTM / nn.GRU      the forward stack
     rnn_reverse.weight_ih_l{k}, ...                          bidirectional: the backward stack,

@@ -1,4 +1,4 @@
-"""charlm export / import: the README's torch.nn module loads an exported checkpoint with
+"""charlm export / import: the torch.nn module in docs/usage.md loads an exported checkpoint with
 strict=True and gives charlm's logits; a model built in torch imports and evaluates to torch's
 loss; export -> import is bit-exact. Skipped without torch or safetensors."""
 
@@ -23,7 +23,7 @@ safetensors_numpy = pytest.importorskip("safetensors.numpy")
 from safetensors.torch import save_file  # noqa: E402 (after the skip)
 
 runner = CliRunner()
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).parent.parent / "docs" / "usage.md"
 CHARS = "\n EHLabcdeo"  # sorted, and holds the README snippet's prime "HELL"
 
 

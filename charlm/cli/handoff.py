@@ -19,7 +19,7 @@ def export_(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="The .safetensors file to write.")],
     force: ForceOpt = False,
 ):
-    """Write a checkpoint's weights as .safetensors, under torch.nn's names (see README)."""
+    """Write a checkpoint's weights as .safetensors, under torch.nn's names (see docs/usage.md)."""
     model = api.load(checkpoint_path)
     tensors = model.export(out, force)
     ck = model.checkpoint
@@ -27,7 +27,7 @@ def export_(
     console.print(
         f"wrote {out}: {len(tensors)} tensors ({size:,} bytes) of a {ck.spec.describe()}, "
         f"hidden {ck.spec.hidden_size}, {len(ck.vocab)} symbols; load it into torch as the "
-        f"README shows"
+        f"docs/usage.md shows"
     )
 
 
