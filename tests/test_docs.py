@@ -113,3 +113,65 @@ def test_the_api_walk_through_runs(tmp_path, monkeypatch):
         exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102
     assert namespace["model"].step == 200 and (tmp_path / "checkpoints" / "notebook").is_dir()
     assert (tmp_path / "metrics.png").read_bytes().startswith(b"\x89PNG")
+
+
+PACKAGE = ROOT / "charlm"
+LAYERS = {  # top to bottom: a module imports only from its own layer or those below it
+    "cli": 4,
+    "api": 3,
+    "__init__": 3,
+    "run": 2,
+    "inspect": 2,
+    "sample": 2,
+    "handoff": 2,
+    "nn": 1,
+    "files": 0,
+    "memory": 0,
+    "errors": 0,
+}
+
+
+def layer_of(module):
+    """'charlm.run.train' -> 2 (its first part below charlm names its layer)."""
+    parts = module.split(".")
+    return LAYERS[parts[1] if len(parts) > 1 else "__init__"]
+
+
+def modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        yield path, ".".join(rel.parts).removesuffix(".__init__")
+
+
+def test_no_import_runs_up_a_layer():
+    import ast
+
+    for path, name in modules():
+        if name in ("charlm", "charlm.__main__"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("charlm")
+            ):
+                targets = [node.module] if node.module != "charlm" else [
+                    f"charlm.{a.name}" for a in node.names if a.name != "__version__"
+                ]  # fmt: skip
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("charlm.")]
+            else:
+                continue
+            for target in targets:
+                assert layer_of(target) <= layer_of(name), f"{name} imports {target}"
+
+
+def test_the_layout_section_names_every_module_and_none_is_long():
+    layout = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
+    layout = layout.split("```")[1]
+    for path, _ in modules():
+        if path.name in ("__init__.py", "__main__.py") and path.parent != PACKAGE:
+            continue
+        assert path.name in layout, f"README's Layout does not name {path.relative_to(ROOT)}"
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 320, f"{path.relative_to(ROOT)} has {lines} lines (about 300 at most)"
