@@ -98,10 +98,12 @@ class Model:
         """{"loss" (nats/char), "bpc", "chars", "source"} over text (a str), a file (path, read
         with the model's encoding) or, with neither, the run's validation split (corpus: where
         the run's corpus is now, if it moved; the same text is checked by its SHA-256)."""
-        if sum(x is not None for x in (text, path, corpus)) > 1:
+        if path is not None and corpus is not None:
             raise CharlmError(
                 "--text evaluates a file, --corpus the run's validation split: not both"
             )
+        if text is not None and (path is not None or corpus is not None):
+            raise CharlmError("evaluate a string, a file (path) or the validation split: one")
         cfg = self.config
         if text is not None:
             ids, source = self.vocab.encode(text), "the text"
@@ -127,6 +129,8 @@ class Model:
         c       [(T, H)] the LSTM's memory c_t, likewise (absent for other cells)
         chars   [str]    the symbols read"""
         ids = self.vocab.encode(text)
+        if len(ids) == 0:
+            raise CharlmError("the text is empty: give forward() at least one character")
         self._check_reading(len(ids), "the text")
         logits, _, cache = model_forward(self.params, self.spec, ids[:, None])
         out = {"logits": logits[:, 0], "h": [], "chars": [self.vocab.symbol(i) for i in ids]}

@@ -81,6 +81,10 @@ def test_forward_gives_the_logits_and_every_layers_states(workdir):
     assert np.array_equal(out["c"][0][-1], stateT[1][0, 0])
     p = np.exp(head.log_softmax(out["logits"]))
     assert np.allclose(p.sum(-1), 1)
+    with pytest.raises(charlm.CharlmError, match="the text is empty"):
+        model.forward("")
+    with pytest.raises(charlm.CharlmError, match="not in the model's vocabulary"):
+        model.forward("the cat sat QQ")
 
 
 def test_a_bidirectional_model_fills_and_reads_both_ways(workdir):
