@@ -19,6 +19,7 @@ import numpy as np
 from charlm import files, memory, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
+from charlm.nn.model import CHUNK
 from charlm.nn.model import forward as model_forward
 from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, data, launch, rundir
@@ -54,7 +55,7 @@ class Model:
         if self.spec.bidirectional:
             raise CharlmError("a bidirectional model fills blanks: use fill(), not generate()")
         ids = sample.encode_prime(self.vocab, prime, skip_unknown)
-        self._check_reading(len(ids), "--prime")
+        self._check_reading(min(len(ids), CHUNK), "--prime")  # read a chunk at a time
         decode, rng = self.vocab.decoder(), np.random.default_rng(seed)
         if echo_prime:
             yield decode(ids)
@@ -157,7 +158,7 @@ class Model:
         """Refuse, before the forward pass, a text whose activations would not fit."""
         itemsize = itemsize or self.params["head.weight"].dtype.itemsize
         need = model_memory(self.spec, 1, n, itemsize, backward=backward)
-        memory.require(need, f"{what}: reading its {n:,} characters with this model needs")
+        memory.require(need, f"{what}: reading {n:,} characters at a time with this model needs")
 
 
 def check_sampling(length=0, temperature=1.0, top_k=None, seed=None, sweeps=1, blank="_"):

@@ -12,7 +12,7 @@ turn given the current value of all the others (Gibbs sampling).
 import numpy as np
 
 from charlm.errors import CharlmError
-from charlm.nn.model import forward, init_state
+from charlm.nn.model import forward, init_state, read
 
 
 def encode_prime(vocab, prime, skip_unknown=False):
@@ -61,11 +61,13 @@ def pick(logits, rng, temperature=1.0, top_k=None, greedy=False):
 def generate(params, spec, prime, length, rng, temperature=1.0, top_k=None, greedy=False):
     """Yield `length` ids that follow prime ((n,) ids, n >= 1) from a unidirectional model."""
     state = init_state(spec, 1, params["head.weight"].dtype)
-    logits, state, _ = forward(params, spec, np.asarray(prime, dtype=np.int64)[:, None], state)
+    # the prime is read a chunk at a time (model.read): a long prime costs no more memory
+    last, state = read(params, spec, np.asarray(prime, dtype=np.int64)[:, None], state)
     for _ in range(length):
-        i = pick(logits[-1, 0], rng, temperature, top_k, greedy)
+        i = pick(last[0], rng, temperature, top_k, greedy)
         yield i
         logits, state, _ = forward(params, spec, np.array([[i]]), state)
+        last = logits[-1]
 
 
 def fill(params, spec, ids, blanks, rng, temperature=1.0, top_k=None, greedy=False, sweeps=4):

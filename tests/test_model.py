@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from charlm.inspect import gradcheck as gc
 from charlm.inspect.gradcheck import numerical_grad
 from charlm.nn import head, lstm, model
+from charlm.nn.model import ModelSpec, forward, init_params, init_state, read
 from tests.helpers import assert_grad_close
 
 V = 6
@@ -259,3 +260,27 @@ def test_gradcheck_turns_dropout_off():
     spec = replace(SPECS[-1], dropout=0.9)  # 2 layers: dropout would act between them
     assert spec.num_layers == 2
     assert all(r.passed for r in gc.check(spec))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModelSpec("rnn", 9, 6, 2),
+        ModelSpec("lstm", 9, 6, 2, embedding_size=4),
+        ModelSpec("gru", 9, 5, 1),
+    ],
+    ids=lambda s: s.describe(),
+)
+def test_reading_a_chunk_at_a_time_is_the_training_forward(spec):
+    """model.read (no cache, CHUNK steps at a time) gives the forward pass's last logits and
+    final state, to rounding, in float64."""
+    rng = np.random.default_rng(0)
+    params = init_params(spec, rng, np.float64)
+    x = rng.integers(0, spec.vocab_size, size=(300, 2))
+    state0 = tuple(0.3 * rng.standard_normal(s.shape) for s in init_state(spec, 2, np.float64))
+    logits, stateT, _ = forward(params, spec, x, state0)
+    for chunk in (1, 7, 256, 1000):
+        last, state = read(params, spec, x, state0, chunk=chunk)
+        np.testing.assert_allclose(last, logits[-1], rtol=0, atol=1e-12)
+        for a, b in zip(state, stateT, strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

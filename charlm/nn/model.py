@@ -224,6 +224,25 @@ def forward(params, spec, x, state0=None, rng=None):
     return logits, stateT, Cache(x, inp, stacks, feat)
 
 
+CHUNK = 256  # steps read at a time when no gradient is wanted: memory stays that of 256 steps
+
+
+def read(params, spec, x, state0=None, chunk=CHUNK):
+    """A unidirectional model read over x (T, B) ids, CHUNK steps at a time, keeping nothing
+    for a backward pass: the memory is that of one chunk, however long x is (a 1 MB prime).
+    Each step computes exactly what forward() computes; only the window is cut.
+    Returns (logits of the last step (B, V), stateT)."""
+    if spec.bidirectional:
+        raise ValueError("read() carries state left to right: a unidirectional model only")
+    state = (
+        state0 if state0 is not None else init_state(spec, x.shape[1], params["head.weight"].dtype)
+    )
+    logits = None
+    for t0 in range(0, x.shape[0], chunk):
+        logits, state, _ = forward(params, spec, x[t0 : t0 + chunk], state)
+    return logits[-1], state
+
+
 def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
     """Gradients of everything from dlogits (T, B, V).
 
