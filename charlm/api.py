@@ -195,20 +195,26 @@ def load(path=None):
     return Model(checkpoint.load(found), found)
 
 
-def train(config=None, *, corpus=None, steps=None, run=None, overrides=(), resume=False,
-          force=False, callback=None, reporter=None, should_stop=None, progress=None):  # fmt: skip
+def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overrides=(),
+          resume=False, force=False, callback=None, reporter=None, should_stop=None,
+          progress=None):  # fmt: skip
     """Train a model as `charlm train` does (the same checkpoints, metrics.jsonl and exact
     resume) and return it. config: a YAML file (None: the defaults); corpus, steps, run:
-    shortcuts for data.corpus, train.max_steps, output.run; overrides: "section.key=value"
+    shortcuts for data.corpus, train.max_steps, output.run; minutes: train for this many
+    minutes of training time, the schedule planned to end on time (train.minutes, instead
+    of steps); overrides: "section.key=value"
     strings; resume: True (the config's run) or a run folder / checkpoint to continue;
     force: replace a run folder that holds a run. callback(figures) is called after every
     step with {"step", "total", "epoch", "loss", "smooth_loss", "grad_norm", "lr",
     "chars_per_s"}; reporter (a charlm.run.metrics.Reporter) and should_stop() are the hooks
-    the CLI uses for its display and Ctrl-C. The returned Model has .outcome ("done" or
-    "stopped"), .run_dir and .total."""
+    the CLI uses for its display and Ctrl-C. The returned Model has .outcome ("done",
+    "stopped", or "time": the budget was spent first), .run_dir and .total."""
     sets = list(overrides)
     sets += [f"data.corpus={corpus}"] if corpus is not None else []
     sets += [f"train.max_steps={steps}"] if steps is not None else []
+    if minutes is not None and steps is not None:
+        raise CharlmError("--steps and --minutes both say how long to train: give one")
+    sets += [f"train.minutes={minutes}"] if minutes is not None else []
     sets += [f"output.run={run}"] if run is not None else []
     if resume:
         source = None if resume is True else resume
@@ -228,7 +234,8 @@ def train(config=None, *, corpus=None, steps=None, run=None, overrides=(), resum
             start.ck, start.corpus, start.run_dir, reporter, stop, start.metrics_from
         )
     model = Model(start.ck, start.run_dir / checkpoint.LATEST)
-    model.outcome, model.run_dir, model.total = outcome, start.run_dir, start.total
+    total = training.total_steps(start.ck.config, start.corpus.batches.windows, start.ck.schedule)
+    model.outcome, model.run_dir, model.total = outcome, start.run_dir, total
     return model
 
 

@@ -84,3 +84,25 @@ def fill(params, spec, ids, blanks, rng, temperature=1.0, top_k=None, greedy=Fal
         if greedy and sweep > 0:
             break
     return x
+
+
+SAMPLE_CHARS = 200  # what charlm train shows
+SAMPLE_TEMPERATURE = 0.8
+
+
+def during_training(ck, val, seed):
+    """The short sample `charlm train` shows (ck: the run's Checkpoint, val: the validation
+    ids), from its own generator seeded by the step, so that sampling never changes the
+    training run's random numbers. A cloze model fills every sixth character of some
+    validation text and counts how many it filled as the text has them."""
+    spec, rng = ck.spec, np.random.default_rng([seed, ck.step])
+    if not spec.bidirectional:
+        prime = val[:1].astype(np.int64)
+        ids = generate(ck.params, spec, prime, SAMPLE_CHARS, rng, temperature=SAMPLE_TEMPERATURE)
+        return ck.vocab.decode(np.concatenate([prime, np.fromiter(ids, dtype=np.int64)]))
+    # a cloze model: blank out every 6th character of some validation text and fill them in
+    x = val[: min(SAMPLE_CHARS // 2, len(val))].astype(np.int64)
+    blanks = range(3, len(x), 6)
+    filled = fill(ck.params, spec, x, blanks, rng, greedy=True)
+    right = int((filled[blanks] == x[blanks]).sum())
+    return f"{ck.vocab.decode(filled)}\n[{right}/{len(blanks)} blanks filled as in the text]"

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Column, Table
 
 from charlm.nn import head
+from charlm.run.budget import PROVISIONAL
 from charlm.run.metrics import Reporter
 from charlm.run.optim import describe_schedule, planned_rate
 
@@ -56,32 +57,48 @@ class TrainDisplay(Reporter):
         n_params = sum(p.size for p in ck.params.values())
         train_n, val_n = len(corpus.batches.ids), len(corpus.val)
         verb = f"resuming at step {ck.step:,}" if ck.step else "training"
+        if t.minutes is not None and total == PROVISIONAL:  # the steps are planned later
+            length = f"{t.minutes:g} minutes of training (the steps planned after a warm-up)"
+        else:
+            length = f"{total:,} steps ({total / corpus.batches.windows:.2f} epochs)"
         self.console.print(
             f"[bold]{verb}[/] {spec.describe()}, hidden {spec.hidden_size}, "
             f"{n_params:,} parameters, on {escape(str(corpus.path))} "
             f"({train_n:,} train / {val_n:,} val characters, {len(ck.vocab)} symbols); "
             f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {describe_schedule(t)}, "
-            f"{total:,} steps ({total / corpus.batches.windows:.2f} epochs) -> "
+            f"{length} -> "
             f"{escape(str(self.run_dir))}"
         )
         self.first_step = ck.step
-        self.task = self.progress.add_task("train", total=total, completed=ck.step, figures="")
+        shown = None if total == PROVISIONAL else total  # an unknown total: no bar yet
+        self.task = self.progress.add_task("train", total=shown, completed=ck.step, figures="")
 
     def stepped(self, ck, total, loss, grad_norm, chars_per_s):
         r, a = self.rate, RATE_SMOOTHING
         self.rate = chars_per_s if r is None else a * r + (1 - a) * chars_per_s
         t = ck.config.train
-        chars_left = (total - ck.step) * t.batch_size * t.seq_len
+        if t.minutes is not None:  # a time budget: what is left of it
+            left = f"left {_clock(max(0.0, t.minutes * 60 - ck.elapsed))}"
+        else:
+            left = f"ETA {_clock((total - ck.step) * t.batch_size * t.seq_len / self.rate)}"
         figures = (
             f"epoch {ck.epoch:.2f}  loss {ck.smooth_loss:.3f}  "
             f"{ck.smooth_loss / head.LN2:.3f} bpc  |g| {grad_norm:.2f}  "
-            f"{self.rate:,.0f} char/s  ETA {_clock(chars_left / self.rate)}"
+            f"{self.rate:,.0f} char/s  {left}"
         )
         if t.lr_schedule != "constant" or ck.step <= t.warmup_steps:
             figures += f"  lr {planned_rate(t, ck.step, ck.schedule):.2e}"
         if self.val_bpc is not None:
             figures += f"  val {self.val_bpc:.3f} bpc"
-        self.progress.update(self.task, completed=ck.step, figures=figures)
+        shown = None if total == PROVISIONAL else total
+        self.progress.update(self.task, total=shown, completed=ck.step, figures=figures)
+
+    def planned(self, ck, total, steps_per_s):
+        t = ck.config.train
+        self.progress.console.print(
+            f"planned: {total:,} steps fit in {t.minutes:g} minutes of training "
+            f"({steps_per_s:.1f} steps/s over the first {ck.step:,}); lr {describe_schedule(t)}"
+        )
 
     def evaluated(self, ck, loss, best):
         self.val_bpc = loss / head.LN2
@@ -109,6 +126,9 @@ class TrainDisplay(Reporter):
         best, smooth = ck.best_val, ck.smooth_loss
         session = time.perf_counter() - self.started_at
         table.add_row("steps", f"{ck.step:,} of {total:,} ({ck.epoch:.2f} epochs)")
+        t = ck.config.train
+        if t.minutes is not None:
+            table.add_row("time budget", f"{t.minutes:g} minutes: {ck.step:,} steps fitted")
         table.add_row("train loss (smoothed)", f"{smooth:.4f} ({smooth / head.LN2:.3f} bpc)")
         if best != float("inf"):
             table.add_row("best val loss", f"{best:.4f} ({best / head.LN2:.3f} bpc)")

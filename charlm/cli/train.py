@@ -86,6 +86,13 @@ def train(
         str | None, typer.Option(help="A text file, or a catalog name (tinyshakespeare).")
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Train to this step (train.max_steps).")] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Train for M minutes of training time (train.minutes), the schedule planned "
+            "to end on time."
+        ),
+    ] = None,
     run: Annotated[
         str | None, typer.Option(help="Run name: checkpoints go to output.dir/RUN.")
     ] = None,
@@ -112,7 +119,7 @@ def train(
     with _stop_on_signals() as asked, display:
         stop = lambda: asked() or guard.output_failed() is not None  # noqa: E731
         model = api.train(
-            config, corpus=corpus, steps=steps, run=run, overrides=overrides or (),
+            config, corpus=corpus, steps=steps, minutes=minutes, run=run, overrides=overrides or (),
             resume=(run_folder or True) if resume else False, force=force,
             reporter=display, should_stop=stop, progress=_download_progress(),
         )  # fmt: skip
@@ -126,7 +133,13 @@ def train(
             f"{failed}: {done}, saved in {run_dir}/{checkpoint.LATEST}"
             + ("" if outcome == "done" else f"; {resume_hint}")
         )
-    if outcome == "stopped":
+    if outcome == "time":
+        console.print(
+            f"the time budget ({ck.config.train.minutes:g} minutes of training) ran out at "
+            f"step {ck.step:,} of the {model.total:,} planned ({ck.step / model.total:.0%} of "
+            f"the schedule); saved in {run_dir}"
+        )
+    elif outcome == "stopped":
         console.print(f"stopped at step {ck.step:,}; {resume_hint}")
     else:
         console.print(f'sample from it: charlm sample --checkpoint {run_dir} --prime "..."')

@@ -63,6 +63,7 @@ class TrainConfig:
     batch_size: int = _f(16, min=1)
     max_steps: int | None = _f(5000, min=1)
     epochs: float | None = _f(None, above=0.0)  # used when max_steps is null
+    minutes: float | None = _f(None, above=0.0)  # a time budget instead (run/budget.py)
     optimizer: str = _f("adam", choices=OPTIMIZERS)
     lr: float = _f(0.004, above=0.0)
     lr_schedule: str = _f("cosine", choices=LR_SCHEDULES)  # see optim.learning_rate

@@ -85,7 +85,8 @@ def fresh(config, sets, force, progress=None):
     check_memory(cfg, len(corpus.vocab))
     ck = training.new_run(cfg, corpus.vocab)
     total = _total(ck, cfg, corpus, run_dir)
-    ck.schedule = plan(cfg.train, total)
+    if cfg.train.minutes is None:  # a time budget plans its steps once it knows its pace
+        ck.schedule = plan(cfg.train, total)
     return Launch(ck, corpus, run_dir, total, force, inputs=[config])
 
 
@@ -126,11 +127,12 @@ def resumed(run_folder, config, sets, force, progress=None):
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
     ck.config = cfg
-    if ck.schedule is None:  # a checkpoint of an earlier version: its config had the plan
+    if ck.schedule is None and saved_cfg.train.minutes is None:  # an earlier version's
         ck.schedule = plan(saved_cfg.train, training.total_steps(saved_cfg, corpus.batches.windows))
     total = _total(ck, cfg, corpus, run_dir)
-    planned = ck.schedule[-1][1]
-    ck.schedule = extend(ck.schedule, cfg.train, total)
+    planned = ck.schedule[-1][1] if ck.schedule else total
+    if cfg.train.minutes is None:
+        ck.schedule = extend(ck.schedule, cfg.train, total)
     if total > planned:
         notes.append(_extension_note(cfg.train, planned, total, ck.schedule[-1][2]))
     return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])
@@ -155,7 +157,7 @@ def check_memory(cfg, vocab_size):
 
 
 def _total(ck, cfg, corpus, run_dir):
-    total = training.total_steps(cfg, corpus.batches.windows)
+    total = training.total_steps(cfg, corpus.batches.windows, ck.schedule)
     if ck.step >= total:
         raise CharlmError(
             f"{run_dir} is already at step {ck.step:,} of {total:,}; "

@@ -30,6 +30,9 @@ class Reporter:
     def saved(self, ck, path):
         pass
 
+    def planned(self, ck, total, steps_per_s):
+        """A time-budgeted run fixed its step count (charlm.run.budget)."""
+
     def note(self, text):
         """Something the user should know before the run starts (an extension's plan)."""
 

@@ -33,12 +33,11 @@ from charlm.nn.model import (
     loss_and_grads,
 )
 from charlm.run import checkpoint, corpora, data
+from charlm.run.budget import Budget, planned_total
 from charlm.run.metrics import METRICS, Metrics, Reporter
 from charlm.run.optim import Optimizer, clip_gradients, plan, planned_rate
 
 SMOOTHING = 0.98  # of the displayed training loss, per step (an average over ~50 steps)
-SAMPLE_CHARS = 200
-SAMPLE_TEMPERATURE = 0.8
 
 
 @dataclass
@@ -105,8 +104,12 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
     return Corpus(path, vocab, batches, val_ids, found)
 
 
-def total_steps(cfg, windows):
+def total_steps(cfg, windows, schedule=None):
+    """The run's step count: a time-budgeted run's plan (budget.planned_total), else
+    train.max_steps, else train.epochs of windows."""
     t = cfg.train
+    if t.minutes is not None:
+        return planned_total(t, schedule, None)
     if t.max_steps is not None:
         return t.max_steps
     if t.epochs is not None:
@@ -130,7 +133,7 @@ def new_run(cfg, vocab):
 FIXED_ON_RESUME = {
     "model": None,
     "data": None,
-    "train": ("seq_len", "batch_size", "dtype", "optimizer"),
+    "train": ("seq_len", "batch_size", "dtype", "optimizer", "minutes"),
 }
 
 
@@ -187,24 +190,6 @@ def evaluate(params, spec, ids, batch_size, seq_len):
     return total / n, n
 
 
-def train_sample(ck, corpus, seed):
-    """A short sample for the display, from its own generator (seeded by the step), so that
-    sampling never changes the training run's random numbers."""
-    spec, rng = ck.spec, np.random.default_rng([seed, ck.step])
-    if not spec.bidirectional:
-        prime = corpus.val[:1].astype(np.int64)
-        ids = sample.generate(
-            ck.params, spec, prime, SAMPLE_CHARS, rng, temperature=SAMPLE_TEMPERATURE
-        )
-        return ck.vocab.decode(np.concatenate([prime, np.fromiter(ids, dtype=np.int64)]))
-    # a cloze model: blank out every 6th character of some validation text and fill them in
-    x = corpus.val[: min(SAMPLE_CHARS // 2, len(corpus.val))].astype(np.int64)
-    blanks = range(3, len(x), 6)
-    filled = sample.fill(ck.params, spec, x, blanks, rng, greedy=True)
-    right = int((filled[blanks] == x[blanks]).sum())
-    return f"{ck.vocab.decode(filled)}\n[{right}/{len(blanks)} blanks filled as in the text]"
-
-
 def step(ck, window, state, opt, dropout_rng):
     """One training step on window (x, y), in place on ck.params and the optimiser state.
 
@@ -237,20 +222,22 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
     the learning rate following ck.schedule (a fresh run's plan is made here).
 
     Saves to run_dir; metrics_from: the metrics.jsonl of the folder a resumed run comes from,
-    when it continues in another. Returns the reason it ended: "done" or "stopped"
-    (should_stop() became true; a checkpoint is saved first)."""
+    when it continues in another. Returns the reason it ended: "done", "stopped"
+    (should_stop() became true; a checkpoint is saved first) or "time" (a time budget,
+    train.minutes, was spent before the planned steps: charlm.run.budget)."""
     reporter = reporter or Reporter()
     cfg, spec, batches = ck.config, ck.spec, corpus.batches
     t = cfg.train
-    W, total = batches.windows, total_steps(cfg, batches.windows)
+    budget = Budget(t, ck)
+    if ck.schedule is None:
+        ck.schedule = budget.provisional() or plan(t, total_steps(cfg, batches.windows))
+    W, total = batches.windows, total_steps(cfg, batches.windows, ck.schedule)
     opt = make_optimizer(cfg)
     opt.state = ck.optim
     rng = np.random.default_rng()
     rng.bit_generator.state = ck.rng
     dropout_rng = rng if spec.dropout > 0 else None
     run_dir = Path(run_dir)
-    if ck.schedule is None:
-        ck.schedule = plan(t, total)
     ck.corpus = corpus.identity
     metrics = Metrics(run_dir / METRICS, resume_step=ck.step, source=metrics_from)
     state, chars = ck.state, t.batch_size * t.seq_len
@@ -295,7 +282,14 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
                     chars_per_s=chars / seconds,
                     elapsed=ck.elapsed,
                 )
-            last = ck.step == total
+            if budget.due(ck):  # the warm-up has measured the step rate: plan the run
+                total, rate = budget.fix(ck)
+                metrics.write(kind="plan", step=ck.step, total=total, steps_per_s=rate,
+                              seconds=budget.limit)  # fmt: skip
+                reporter.planned(ck, total, rate)
+                save(checkpoint.LATEST)  # the plan is on disk: a resume continues it exactly
+            out_of_time = budget.spent(ck) and ck.step < total
+            last = ck.step == total or out_of_time
             if ck.step % t.eval_every == 0 or last:
                 val, _ = evaluate(ck.params, spec, corpus.val, t.batch_size, t.seq_len)
                 best = val < ck.best_val
@@ -306,11 +300,13 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
                 if best:
                     save(checkpoint.BEST)
             if ck.step % t.sample_every == 0 or last:
-                text = train_sample(ck, corpus, t.seed)
+                text = sample.during_training(ck, corpus.val, t.seed)
                 metrics.write(kind="sample", step=ck.step, text=text)
                 reporter.sampled(ck, text)
             if ck.step % t.checkpoint_every == 0 or last:
                 save(checkpoint.LATEST)
+            if out_of_time:
+                return "time"
     finally:
         metrics.close()
     return "done"

@@ -1,0 +1,67 @@
+"""Training for a time budget (train.minutes, `charlm train --minutes M`).
+
+The learning-rate schedule is planned in steps, so a run ends well only if its step count
+matches the time it has. With a budget of S seconds of training time (evaluations excluded):
+    1. warm-up: the first steps run at the schedule's start (its warmup ramp, then lr) while
+       the step rate is measured, for WARMUP_SHARE of the budget (at most WARMUP_SECONDS and
+       at least MIN_STEPS steps);
+    2. plan: the step count that fits is fixed, N = n + floor(MARGIN (S - elapsed) rate), the
+       run becomes an ordinary step-planned run of N steps (optim.plan), saved at once, so a
+       resumed run continues the plan exactly;
+    3. the budget holds: if the machine slows down, the run stops when S seconds of training
+       are spent, wherever the schedule is (the outcome is "time").
+"""
+
+import math
+
+from charlm.run.optim import plan
+
+WARMUP_SHARE = 0.1
+WARMUP_SECONDS = 30.0
+MIN_STEPS = 10
+MARGIN = 0.95  # the plan fills this share of what is left: later steps run a little slower
+PROVISIONAL = 10**9  # the step count before the plan: the schedule stays at its start
+
+
+def seconds(t):
+    """The budget in seconds of training time, or None."""
+    return None if t.minutes is None else t.minutes * 60.0
+
+
+class Budget:
+    """What run() asks of a time budget, after every step."""
+
+    def __init__(self, t, ck):
+        self.t, self.limit = t, seconds(t)
+        self.start_step, self.start_elapsed = ck.step, ck.elapsed  # this session's start
+
+    def provisional(self):
+        """The plan before the step count is known (None: not a time-budgeted run)."""
+        return None if self.limit is None else plan(self.t, PROVISIONAL)
+
+    def due(self, ck):
+        """Whether the warm-up is over and the plan should be fixed now."""
+        if self.limit is None or (ck.schedule and ck.schedule[-1][1] != PROVISIONAL):
+            return False
+        warm = min(WARMUP_SECONDS, WARMUP_SHARE * self.limit)
+        steps = ck.step - self.start_step
+        return steps >= MIN_STEPS and ck.elapsed - self.start_elapsed >= warm
+
+    def fix(self, ck):
+        """Plan the steps that fit in what is left of the budget; returns the total."""
+        rate = (ck.step - self.start_step) / max(ck.elapsed - self.start_elapsed, 1e-9)
+        total = ck.step + max(1, math.floor(MARGIN * (self.limit - ck.elapsed) * rate))
+        ck.schedule = plan(self.t, total)
+        return total, rate
+
+    def spent(self, ck):
+        """Whether the budget's seconds of training are used up."""
+        return self.limit is not None and ck.elapsed >= self.limit
+
+
+def planned_total(t, schedule, otherwise):
+    """A run's step count: a time-budgeted run's plan (PROVISIONAL before it is fixed), or
+    otherwise (max_steps or epochs)."""
+    if t.minutes is None:
+        return otherwise
+    return schedule[-1][1] if schedule else PROVISIONAL

@@ -1,0 +1,101 @@
+"""Training for a time budget (train.minutes): the plan made after the warm-up and recorded
+in the checkpoint, its exact resume, and the stop when the machine slows down. The clock the
+loop reads is replaced by one that ticks a fixed time per step, so the runs are repeatable."""
+
+import json
+
+import numpy as np
+import pytest
+
+import charlm
+import charlm.run.optim
+from charlm.run import budget
+from tests.helpers import TINY, invoke, refused, write_corpus
+
+SETS = [TINY[i + 1] for i in range(0, len(TINY), 2)] + ["train.eval_every=40"]
+
+
+class Clock:
+    """perf_counter for charlm.run.train: each call moves time on by `tick` seconds (a step
+    reads it twice), and `slow` times that once the plan is made."""
+
+    def __init__(self, tick, slow=1.0):
+        self.now, self.tick, self.slow, self.planned = 0.0, tick, slow, False
+
+    def __call__(self):
+        self.now += self.tick * (self.slow if self.planned else 1.0)
+        return self.now
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "corpus.txt", 3000)
+    return tmp_path
+
+
+def clocked(monkeypatch, clock):
+    monkeypatch.setattr("charlm.run.train.time.perf_counter", clock)
+    real_fix = budget.Budget.fix
+
+    def fix(self, ck):
+        clock.planned = True
+        return real_fix(self, ck)
+
+    monkeypatch.setattr(budget.Budget, "fix", fix)
+
+
+def test_the_plan_fills_the_budget_and_is_recorded(workdir, monkeypatch):
+    clocked(monkeypatch, Clock(0.05))  # 0.05 s a step: 1 minute is 1,200 steps
+    model = charlm.train(corpus="corpus.txt", minutes=1, run="m", overrides=SETS)
+    records = [json.loads(r) for r in (workdir / "checkpoints/m/metrics.jsonl").open()]
+    plan = [r for r in records if r["kind"] == "plan"]
+    assert len(plan) == 1 and plan[0]["steps_per_s"] == pytest.approx(20.0)
+    # the warm-up: 10% of the budget (6 s, 120 steps); the plan: 95% of the 54 s left
+    assert plan[0]["step"] == 120 and abs(plan[0]["total"] - (120 + 0.95 * 54 * 20)) <= 1
+    assert model.outcome == "done" and model.step == model.total == plan[0]["total"]
+    assert model.checkpoint.schedule == [[0, plan[0]["total"], 0]]
+    assert charlm.load("checkpoints/m").checkpoint.schedule == model.checkpoint.schedule
+    lr = {r["step"]: r["lr"] for r in records if r["kind"] == "train"}
+    assert lr[10] == pytest.approx(0.004)  # the warm-up: the schedule's start
+    t = model.config.train
+    assert charlm.run.optim.planned_rate(t, model.total, model.checkpoint.schedule) == 0.0
+
+
+def test_a_run_stopped_after_its_plan_resumes_exactly(workdir, monkeypatch):
+    clocked(monkeypatch, Clock(0.05))
+    once = charlm.train(corpus="corpus.txt", minutes=0.5, run="once", overrides=SETS)
+    clocked(monkeypatch, Clock(0.05))
+    steps = []
+    stop = charlm.train(corpus="corpus.txt", minutes=0.5, run="twice", overrides=SETS,
+                        callback=steps.append, should_stop=lambda: len(steps) > 100)  # fmt: skip
+    assert stop.outcome == "stopped" and 60 <= stop.step < once.step
+    clocked(monkeypatch, Clock(0.05))
+    twice = charlm.train(resume="checkpoints/twice")
+    assert twice.checkpoint.schedule == once.checkpoint.schedule and twice.step == once.step
+    for name, p in once.params.items():
+        assert np.array_equal(twice.params[name], p), name
+
+
+def test_a_slower_machine_stops_at_the_budget_and_says_how_far(workdir, monkeypatch):
+    clocked(monkeypatch, Clock(0.05, slow=2.0))  # twice as slow once planned
+    model = charlm.train(corpus="corpus.txt", minutes=0.5, run="slow", overrides=SETS)
+    assert model.outcome == "time" and model.step < model.total
+    assert model.checkpoint.elapsed >= 30 and charlm.load("checkpoints/slow").step == model.step
+    clocked(monkeypatch, Clock(0.05, slow=2.0))
+    result = invoke("train", "--corpus", "corpus.txt", "--minutes", 0.5, "--run", "cli",
+                    *TINY, "--set", "train.eval_every=40")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "time budget (0.5 minutes of training) ran out at step" in result.stdout
+    assert "steps fit in 0.5 minutes of training" in result.stdout
+
+
+def test_refusals(workdir):
+    refused(invoke("train", "--corpus", "corpus.txt", "--minutes", 1, "--steps", 5, *TINY),
+            "--steps and --minutes both say how long to train: give one")  # fmt: skip
+    refused(invoke("train", "--corpus", "corpus.txt", "--minutes", 0, *TINY),
+            "train.minutes must be > 0.0")  # fmt: skip
+    refused(invoke("train", "--corpus", "corpus.txt", "--minutes", "nan", *TINY), "a number")
+    assert invoke("train", "--corpus", "corpus.txt", "--steps", 3, *TINY).exit_code == 0
+    refused(invoke("train", "--resume", "--set", "train.minutes=2"),
+            "cannot change train.minutes when resuming")  # fmt: skip
