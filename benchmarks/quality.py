@@ -23,13 +23,15 @@ import json
 import math
 import os
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
 from charlm.handoff import torch_name
 from charlm.nn.model import init_state
 from charlm.run import config, data, train
-from charlm.run.optim import learning_rate
+from charlm.run.budget import Budget
+from charlm.run.optim import plan, planned_rate
 
 
 def charlm_side(cfg, corpus):
@@ -136,23 +138,31 @@ def main():
     cfg = config.load(args.config, sets)
     corpus = train.load_corpus(cfg)
     t, W = cfg.train, corpus.batches.windows
-    total = train.total_steps(cfg, W)
+    run = SimpleNamespace(step=0, elapsed=0.0, schedule=None)  # what a time budget reads
+    budget = Budget(t, run)
+    run.schedule = budget.provisional() or plan(t, train.total_steps(cfg, W))
+    total = train.total_steps(cfg, W, run.schedule)
     step, evaluate = (torch_side if args.torch else charlm_side)(cfg, corpus)
     m = cfg.model
     print(
         f"{'torch.nn' if args.torch else 'charlm'}: {m.num_layers}-layer {m.type}"
         f"{' (bidirectional)' if m.bidirectional else ''}, hidden {m.hidden_size}, "
         f"batch {t.batch_size} x {t.seq_len}, {t.optimizer} lr {t.lr:g} {t.lr_schedule} over "
-        f"{total:,} steps, on {cfg.data.corpus} ({len(corpus.val):,} validation characters)"
+        f"{f'{t.minutes:g} minutes' if t.minutes else f'{total:,} steps'}, on "
+        f"{cfg.data.corpus} ({len(corpus.val):,} validation characters)"
     )
     print(f"{'seconds':>8} {'steps':>7} {'epoch':>6} {'lr':>9} {'train':>7} {'val':>7}")
     curve, trained, smooth, steps, next_eval = [], 0.0, math.nan, 0, args.every
     while True:
-        lr = learning_rate(t, steps + 1, total)
+        lr = planned_rate(t, steps + 1, run.schedule)
         tic = time.perf_counter()
         loss = step(steps % W, lr)
         trained += time.perf_counter() - tic
         steps += 1
+        run.step, run.elapsed = steps, trained
+        if budget.due(run):  # train.minutes: plan the steps that fit, as charlm train does
+            total, _ = budget.fix(run)
+            print(f"planned {total:,} steps after {steps:,} in {trained:.1f} s", flush=True)
         a = min(train.SMOOTHING, 1 - 1 / steps)
         smooth = loss if math.isnan(smooth) else a * smooth + (1 - a) * loss
         done = trained >= args.seconds or steps == total

@@ -94,11 +94,11 @@ def test_shipped_lstm_config_is_the_builtin_default():
 
 def test_every_shipped_config_loads_and_names_its_run_after_itself():
     names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
-    assert names == ["bigru", "bilstm", "birnn", "gru", "lstm", "min-char-rnn", "rnn"]
+    assert names == ["bigru", "bilstm", "birnn", "gru", "lstm", "min-char-rnn", "quick", "rnn"]
     for name in names:
         cfg = config.load(CONFIGS / f"{name}.yaml")
         assert cfg.output.run == name and cfg.data.corpus == "tinyshakespeare"
-        cell = name.removeprefix("bi") if name != "min-char-rnn" else "rnn"
+        cell = {"min-char-rnn": "rnn", "quick": "gru"}.get(name, name.removeprefix("bi"))
         assert cfg.model.type == cell and cfg.model.bidirectional == name.startswith("bi")
 
 
@@ -109,3 +109,8 @@ def test_min_char_rnn_config_is_karpathys():
     assert (t.seq_len, t.batch_size, t.optimizer, t.lr) == (25, 1, "adagrad", 0.1)
     assert (t.lr_schedule, t.warmup_steps) == ("constant", 0)
     assert (t.clip, t.clip_value) == ("elementwise", 5.0)
+
+
+def test_the_quick_config_trains_for_a_time_budget():
+    t = config.load(CONFIGS / "quick.yaml").train
+    assert (t.minutes, t.max_steps, t.lr_schedule) == (1.5, None, "cosine")

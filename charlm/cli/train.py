@@ -40,13 +40,14 @@ def _download_progress():
 
 
 @contextmanager
-def _stop_on_signals():
-    """SIGINT (Ctrl-C) and SIGTERM ask the loop to stop after the current step and save;
-    a second Ctrl-C quits at once (the last checkpoint on disk stays whole)."""
+def _stop_on_signals(training):
+    """Once training() is true, SIGINT (Ctrl-C) and SIGTERM ask the loop to stop after the
+    current step and save; a second Ctrl-C quits at once (the last checkpoint on disk stays
+    whole). Before, during set-up, they interrupt at once: there is nothing to save yet."""
     asked = []
 
     def handler(signum, frame):
-        if asked and signum == signal.SIGINT:
+        if not training() or (asked and signum == signal.SIGINT):
             raise KeyboardInterrupt
         asked.append(signum)
         console.print(
@@ -116,7 +117,7 @@ def train(
             f"charlm train --resume {run_folder}"
         )
     display = TrainDisplay(console)
-    with _stop_on_signals() as asked, display:
+    with _stop_on_signals(lambda: display.task is not None) as asked, display:
         stop = lambda: asked() or guard.output_failed() is not None  # noqa: E731
         model = api.train(
             config, corpus=corpus, steps=steps, minutes=minutes, run=run, overrides=overrides or (),
