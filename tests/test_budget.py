@@ -99,3 +99,10 @@ def test_refusals(workdir):
     assert invoke("train", "--corpus", "corpus.txt", "--steps", 3, *TINY).exit_code == 0
     refused(invoke("train", "--resume", "--set", "train.minutes=2"),
             "cannot change train.minutes when resuming")  # fmt: skip
+
+
+def test_a_budget_spent_in_the_warm_up_says_so(workdir):
+    result = invoke("train", "--corpus", "corpus.txt", "--minutes", 1e-9, *TINY)
+    assert result.exit_code == 0, result.output
+    assert "ran out at step 1, in the warm-up, before its steps were planned" in result.stdout
+    assert charlm.load("checkpoints/lstm").step == 1

@@ -125,7 +125,8 @@ class TrainDisplay(Reporter):
         table.add_column()
         best, smooth = ck.best_val, ck.smooth_loss
         session = time.perf_counter() - self.started_at
-        table.add_row("steps", f"{ck.step:,} of {total:,} ({ck.epoch:.2f} epochs)")
+        of = "" if total == PROVISIONAL else f" of {total:,}"  # no plan: spent in the warm-up
+        table.add_row("steps", f"{ck.step:,}{of} ({ck.epoch:.2f} epochs)")
         t = ck.config.train
         if t.minutes is not None:
             table.add_row("time budget", f"{t.minutes:g} minutes: {ck.step:,} steps fitted")

@@ -15,6 +15,7 @@ from charlm.cli.app import app, console
 from charlm.cli.display import TrainDisplay
 from charlm.errors import CharlmError
 from charlm.run import checkpoint
+from charlm.run.budget import PROVISIONAL
 
 
 def _download_progress():
@@ -134,7 +135,12 @@ def train(
             f"{failed}: {done}, saved in {run_dir}/{checkpoint.LATEST}"
             + ("" if outcome == "done" else f"; {resume_hint}")
         )
-    if outcome == "time":
+    if outcome == "time" and model.total == PROVISIONAL:
+        console.print(
+            f"the time budget ({ck.config.train.minutes:g} minutes of training) ran out at "
+            f"step {ck.step:,}, in the warm-up, before its steps were planned; saved in {run_dir}"
+        )
+    elif outcome == "time":
         console.print(
             f"the time budget ({ck.config.train.minutes:g} minutes of training) ran out at "
             f"step {ck.step:,} of the {model.total:,} planned ({ck.step / model.total:.0%} of "
