@@ -139,6 +139,12 @@ class Group(TyperGroup):
     """The charlm command group: usage errors in one line, commands run under handled()."""
 
     console = None  # set by the CLI: the rich console whose width handled() checks
+    order = ()  # set by the CLI: the commands in the order --help lists them
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(self.order)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         try:
