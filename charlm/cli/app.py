@@ -93,7 +93,6 @@ SkipOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")]
-SeedOpt = Annotated[int, typer.Option(help="The same seed gives the same result.")]
 
 
 def _version(value: bool):

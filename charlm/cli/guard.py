@@ -126,7 +126,7 @@ def handled(console=None):
         raise typer.Exit(2) from None
     except MemoryError as e:
         detail = str(e).split("\n")[0] or "the allocation failed"
-        say_error(f"not enough memory ({detail}); nothing was written")
+        say_error(f"not enough memory ({detail}); files on disk stay as they were before it")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         say_error("interrupted (Ctrl-C)")
