@@ -17,7 +17,7 @@ from charlm.run.optim import describe_schedule, planned_rate
 RATE_SMOOTHING = 0.9
 
 
-def _clock(seconds):
+def clock(seconds):
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -78,9 +78,9 @@ class TrainDisplay(Reporter):
         self.rate = chars_per_s if r is None else a * r + (1 - a) * chars_per_s
         t = ck.config.train
         if t.minutes is not None:  # a time budget: what is left of it
-            left = f"left {_clock(max(0.0, t.minutes * 60 - ck.elapsed))}"
+            left = f"left {clock(max(0.0, t.minutes * 60 - ck.elapsed))}"
         else:
-            left = f"ETA {_clock((total - ck.step) * t.batch_size * t.seq_len / self.rate)}"
+            left = f"ETA {clock((total - ck.step) * t.batch_size * t.seq_len / self.rate)}"
         figures = (
             f"epoch {ck.epoch:.2f}  loss {ck.smooth_loss:.3f}  "
             f"{ck.smooth_loss / head.LN2:.3f} bpc  |g| {grad_norm:.2f}  "
@@ -133,6 +133,6 @@ class TrainDisplay(Reporter):
         table.add_row("train loss (smoothed)", f"{smooth:.4f} ({smooth / head.LN2:.3f} bpc)")
         if best != float("inf"):
             table.add_row("best val loss", f"{best:.4f} ({best / head.LN2:.3f} bpc)")
-        table.add_row("training time", f"{_clock(ck.elapsed)} (this session {_clock(session)})")
+        table.add_row("training time", f"{clock(ck.elapsed)} (this session {clock(session)})")
         table.add_row("checkpoints", escape(str(self.run_dir)) + "/{latest,best}.npz")
         self.console.print(table)

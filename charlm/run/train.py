@@ -259,7 +259,11 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
             if ck.window == 0 and not spec.bidirectional:  # a new epoch starts from zeros
                 state = init_state(spec, t.batch_size, dtype)
             opt.lr = planned_rate(t, ck.step + 1, ck.schedule)
-            loss, norm, state = step(ck, batches.window(ck.window), state, opt, dropout_rng)
+            try:
+                loss, norm, state = step(ck, batches.window(ck.window), state, opt, dropout_rng)
+            except CharlmError as e:  # diverged: say so where `charlm runs` will look
+                metrics.write(kind="diverged", step=ck.step + 1, error=str(e).split(";")[0])
+                raise
             ck.step += 1
             ck.window = (ck.window + 1) % W
             ck.epoch = ck.step / W

@@ -1,0 +1,76 @@
+"""charlm runs: every run under checkpoints/ (or DIR) in one table."""
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from charlm.cli.app import JsonOpt, app, console, emit
+from charlm.cli.display import clock
+from charlm.errors import CharlmError
+from charlm.run import runs as runs_mod
+
+SORTS = {
+    "best": lambda r: (r.get("best_val") is None, r.get("best_val") or 0.0, r["name"]),
+    "name": lambda r: r["name"],
+    "step": lambda r: -(r.get("step") or 0),
+    "time": lambda r: -(r.get("time") or 0.0),
+    "written": lambda r: -r.get("written", 0.0),
+}
+
+
+@app.command()
+def runs(
+    directory: Annotated[
+        Path, typer.Argument(metavar="[DIR]", help="The folder of run folders.")
+    ] = Path("checkpoints"),
+    as_json: JsonOpt = False,
+    sort: Annotated[
+        str, typer.Option(help="Order by best (validation loss), name, step, time or written.")
+    ] = "best",
+):
+    """Every run in a folder: model, progress, best validation loss, time and status."""
+    if sort not in SORTS:
+        raise CharlmError(f"--sort {sort!r}: expected one of {', '.join(SORTS)}")
+    rows = sorted(runs_mod.scan(directory), key=SORTS[sort])
+    if as_json:
+        emit(json.dumps(rows))
+        return
+    if not rows:
+        console.print(f"no runs under {escape(str(directory))}/; train one with `charlm train`")
+        return
+    table = Table(title=f"runs in {escape(str(directory))}/, by {sort}")
+    for name, width in (
+        ("run", 5),
+        ("model", 9),
+        ("params", 6),
+        ("step", 5),
+        ("epochs", 4),
+        ("best val (bpc)", 8),
+        ("time", 7),
+        ("status", 9),
+        ("written", 5),
+    ):
+        left = name in ("run", "model", "status")  # fmt: skip
+        table.add_column(
+            name, justify="left" if left else "right", min_width=width, overflow="fold"
+        )
+    for r in rows:
+        step, total, best = r.get("step"), r.get("total"), r.get("best_val")
+        of = f"/{total:,}" if total and total < 10**9 else ""  # 10**9: a budget unplanned
+        table.add_row(
+            escape(r["name"]),
+            escape(r.get("model") or ""),
+            "" if r.get("parameters") is None else f"{r['parameters']:,}",
+            "" if step is None else f"{step:,}{of}",
+            "" if r.get("epochs") is None else f"{r['epochs']:.2f}",
+            "" if best is None else f"{best:.4f} ({r['best_bpc']:.3f})",
+            "" if r.get("time") is None else clock(r["time"]),
+            escape(r["status"]),
+            time.strftime("%m-%d %H:%M", time.localtime(r.get("written", 0))),
+        )
+    console.print(table)
