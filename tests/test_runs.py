@@ -67,3 +67,5 @@ def test_the_table_and_its_refusals(runs):
     assert "diverged" in out and "stopped" in out and "not-a-run" not in out
     refused(invoke("runs", "--sort", "colour"), "--sort 'colour': expected one of best, name")
     refused(invoke("runs", "nowhere"), "nowhere: not a folder of runs")
+    result = invoke("runs", "checkpoints/done")
+    assert result.exit_code == 0 and "is a run itself: charlm runs checkpoints" in result.stdout

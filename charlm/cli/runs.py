@@ -12,6 +12,7 @@ from rich.table import Table
 from charlm.cli.app import JsonOpt, app, console, emit
 from charlm.cli.display import clock
 from charlm.errors import CharlmError
+from charlm.run import rundir
 from charlm.run import runs as runs_mod
 
 SORTS = {
@@ -41,7 +42,10 @@ def runs(
         emit(json.dumps(rows))
         return
     if not rows:
-        console.print(f"no runs under {escape(str(directory))}/; train one with `charlm train`")
+        hint = "train one with `charlm train`"
+        if rundir.run_files(directory):  # DIR is a run folder, not a folder of them
+            hint = f"{escape(str(directory))} is a run itself: charlm runs {directory.parent}"
+        console.print(f"no runs under {escape(str(directory))}/; {hint}")
         return
     table = Table(title=f"runs in {escape(str(directory))}/, by {sort}")
     for name, width in (
