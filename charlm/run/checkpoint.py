@@ -121,6 +121,18 @@ def newest(folder):
 def load(path):
     """Read and check a checkpoint; returns a Checkpoint."""
     path = find(path)
+    return _unpack(path, _arrays(path))
+
+
+def load_meta(path):
+    """The checked metadata of a checkpoint file, without reading its parameters: a dict of
+    Checkpoint's fields but params, optim and state (`charlm runs`)."""
+    path = find(path)
+    return _meta(path, _arrays(path, lambda name: name.startswith("meta/")))
+
+
+def _arrays(path, wanted=lambda name: True):
+    """The arrays of an .npz (those wanted), refused in one line if it does not read."""
     try:
         # np.load takes a non-zip file for a bare pickle (and refuses it): say what it is not
         reason = None if zipfile.is_zipfile(path) else "not an .npz archive"
@@ -133,7 +145,7 @@ def load(path):
         )
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            arrays = {k: z[k] for k in z.files if wanted(k)}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
         if isinstance(e, ValueError) and "allow_pickle" in str(e):  # refused, never unpickled
             raise CharlmError(
@@ -144,7 +156,7 @@ def load(path):
             f"{path}: not a readable charlm checkpoint ({_reason(e)}); "
             f"it may be truncated or not an .npz file"
         ) from None
-    return _unpack(path, arrays)
+    return arrays
 
 
 def check_resumable(path, ck):
@@ -177,7 +189,9 @@ def _reason(e):
     return text[:120]
 
 
-def _unpack(path, arrays):
+def _meta(path, arrays):
+    """Checkpoint's fields from the meta/ arrays, checked (config, vocab, step, ...)."""
+
     def meta(key, kind):
         name = f"meta/{key}"
         if name not in arrays:
@@ -203,8 +217,23 @@ def _unpack(path, arrays):
     codes, byte_level = np.atleast_1d(meta("vocab", "u")), bool(meta("byte_level", "b"))
     if not valid_codes(codes, byte_level):
         raise CharlmError(f"{path}: corrupted vocabulary (meta/vocab); not a usable checkpoint")
-    vocab = Vocab(codes.astype(np.uint32), byte_level)
-    spec = ModelSpec.from_config(cfg.model, len(vocab))
+    return dict(
+        config=cfg,
+        vocab=Vocab(codes.astype(np.uint32), byte_level),
+        step=int(meta("step", "iu")),
+        epoch=float(meta("epoch", "f")),
+        window=int(meta("window", "iu")),
+        rng=rng,
+        best_val=float(meta("best_val", "f")),
+        smooth_loss=float(meta("smooth_loss", "f")),
+        elapsed=float(meta("elapsed", "f")),
+        **extra,
+    )
+
+
+def _unpack(path, arrays):
+    fields = _meta(path, arrays)
+    spec = ModelSpec.from_config(fields["config"].model, len(fields["vocab"]))
     params = {}
     for name, shape in param_shapes(spec).items():
         if name not in arrays:
@@ -220,21 +249,8 @@ def _unpack(path, arrays):
         params[name] = a
     optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
     states = sorted((k for k in arrays if k.startswith("state/")), key=lambda k: int(k[6:]))
-    return Checkpoint(
-        config=cfg,
-        vocab=vocab,
-        params=params,
-        optim=optim,
-        state=tuple(arrays[k] for k in states) or None,
-        step=int(meta("step", "iu")),
-        epoch=float(meta("epoch", "f")),
-        window=int(meta("window", "iu")),
-        rng=rng,
-        best_val=float(meta("best_val", "f")),
-        smooth_loss=float(meta("smooth_loss", "f")),
-        elapsed=float(meta("elapsed", "f")),
-        **extra,
-    )
+    state = tuple(arrays[k] for k in states) or None
+    return Checkpoint(params=params, optim=optim, state=state, **fields)
 
 
 def _json(path, text):

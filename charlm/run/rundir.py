@@ -70,6 +70,21 @@ def same_folder(a, b):
         return Path(a).resolve() == Path(b).resolve()
 
 
+def holder(folder):
+    """'pid N' of the process training folder now, or None."""
+    lock = Path(folder) / LOCK
+    if fcntl is None or not lock.is_file():
+        return None
+    with open(lock, encoding="utf-8") as f:  # only looks: never creates or writes
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            return f.read().strip().removeprefix("charlm train, ") or "another process"
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return None
+
+
 @contextlib.contextmanager
 def locked(run_dir):
     """Hold run_dir/.lock while training, so a second trainer of the same folder is refused.
