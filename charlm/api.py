@@ -22,6 +22,7 @@ from charlm.nn import head
 from charlm.nn.model import CHUNK
 from charlm.nn.model import forward as model_forward
 from charlm.nn.model import memory as model_memory
+from charlm.report import make as making
 from charlm.run import checkpoint, data, launch, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training
@@ -208,7 +209,8 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     step with {"step", "total", "epoch", "loss", "smooth_loss", "grad_norm", "lr",
     "chars_per_s"}; reporter (a charlm.run.metrics.Reporter) and should_stop() are the hooks
     the CLI uses for its display and Ctrl-C. The returned Model has .outcome ("done",
-    "stopped", or "time": the budget was spent first), .run_dir and .total."""
+    "stopped", or "time": the budget was spent first), .run_dir and .total. The run folder
+    also gets report.html (train.report) and TensorBoard events (train.tensorboard)."""
     sets = list(overrides)
     sets += [f"data.corpus={corpus}"] if corpus is not None else []
     sets += [f"train.max_steps={steps}"] if steps is not None else []
@@ -224,15 +226,24 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     reporter = reporter or Reporter()
     if callback is not None:
         reporter = _Callback(reporter, callback)
+    making.check(start.ck.config)  # an extra asked for (report, tensorboard) is installed
     for note in start.notes:
         reporter.note(note)
     with rundir.locked(start.run_dir):  # taken last: a refused call leaves no folder
         start.recheck()
         rundir.prepare(start.run_dir, fresh=start.fresh_folder)
         stop = should_stop or (lambda: False)
-        outcome = training.run(
-            start.ck, start.corpus, start.run_dir, reporter, stop, start.metrics_from
-        )
+        failed = None
+        try:
+            sinks = making.sinks(start.ck, start.run_dir)
+            outcome = training.run(
+                start.ck, start.corpus, start.run_dir, reporter, stop, start.metrics_from, sinks
+            )
+        except CharlmError as e:  # diverged, say: the last page says so too
+            failed = e
+    making.final(start.ck, start.run_dir)  # the lock is free: the page says how the run ended
+    if failed is not None:
+        raise failed
     model = Model(start.ck, start.run_dir / checkpoint.LATEST)
     total = training.total_steps(start.ck.config, start.corpus.batches.windows, start.ck.schedule)
     model.outcome, model.run_dir, model.total = outcome, start.run_dir, total
@@ -268,3 +279,10 @@ class _Callback(Reporter):
             "smooth_loss": ck.smooth_loss, "grad_norm": grad_norm,
             "lr": planned_rate(t, ck.step, ck.schedule), "chars_per_s": chars_per_s,
         })  # fmt: skip
+
+
+def report(runs, out=None, force=False):
+    """Write the HTML report of one run or several (run folders, checkpoints or run names
+    under checkpoints/) as `charlm report` does; returns the page's path."""
+    names = [runs] if isinstance(runs, (str, Path)) else list(runs)
+    return making.report(names, out, force)

@@ -119,16 +119,17 @@ def write_bytes(path, data, what, **rules):
     return write(path, lambda f: f.write(data), what, **rules)
 
 
-def open_append(path, what):
-    """A run's own append-only file (metrics.jsonl, .lock), opened for appending as text;
-    a link or anything but a regular file there is refused."""
+def open_append(path, what, binary=False):
+    """A run's own append-only file (metrics.jsonl, .lock, TensorBoard events), opened for
+    appending as text (binary: as bytes); a link or anything but a regular file there is
+    refused."""
     path = check_target(path, what, owned=True)
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
     try:
         fd = os.open(path, flags, 0o666)
     except OSError as e:
         raise CharlmError(f"cannot write {what} {path} ({e.strerror or e})") from None
-    return os.fdopen(fd, "a+", encoding="utf-8")
+    return os.fdopen(fd, "ab+") if binary else os.fdopen(fd, "a+", encoding="utf-8")
 
 
 def _sync_dir(folder):

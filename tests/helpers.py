@@ -65,6 +65,7 @@ def small_config(tmp_path, *overrides, corpus=None):
         "train.log_every=2",
         f"output.dir={tmp_path / 'checkpoints'}",
         "output.run=test",
+        "train.report=false",  # test_report.py covers the page
     ]
     return config.load(None, base + list(overrides))
 
@@ -98,9 +99,11 @@ def tree_state(root):
     return state
 
 
-# A model that trains in a blink, for the tests that run the CLI.
+# A model that trains in a blink, for the tests that run the CLI (test_report.py covers the
+# page, which takes longer to draw than these take to train).
 TINY = ["--set", "model.hidden_size=8", "--set", "model.num_layers=1",
-        "--set", "train.batch_size=4", "--set", "train.seq_len=16"]  # fmt: skip
+        "--set", "train.batch_size=4", "--set", "train.seq_len=16",
+        "--set", "train.report=false"]  # fmt: skip
 
 
 def invoke(*args):

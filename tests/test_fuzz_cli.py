@@ -70,7 +70,7 @@ KINDS = {
                 "size", "gap", "keys", "depth", "steps"),
     "outputs": ("out", "png", "html_path"),
     "inputs": ("config", "checkpoint_path", "checkpoints", "file", "model_path", "run_folder",
-               "corpus"),
+               "corpus", "runs"),
     "sets": ("overrides",),
     "text": ("prime", "blank", "target", "cell_types", "layers", "kind", "run"),
 }  # fmt: skip
@@ -115,7 +115,8 @@ def world(tmp_path_factory):
     write_corpus(scratch / "corpora" / "tinyshakespeare.txt", 5000)
     (outside / "text.txt").write_text("outside text, read only\n" * 20)
     small = ["--set", "model.hidden_size=6", "--set", "model.num_layers=1",
-             "--set", "train.batch_size=3", "--set", "train.seq_len=8"]  # fmt: skip
+             "--set", "train.batch_size=3", "--set", "train.seq_len=8",
+             "--set", "train.report=false"]  # fmt: skip
     proc = run(["train", "--corpus", "corpus.txt", "--run", "base", "--steps", "3", *small],
                scratch)  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -18,6 +18,7 @@ SMALL = [
     "--set", "model.hidden_size=16", "--set", "train.batch_size=3", "--set", "train.seq_len=7",
     "--set", "train.eval_every=7", "--set", "train.sample_every=11",
     "--set", "train.checkpoint_every=1", "--set", "train.log_every=1",
+    "--set", "train.report=false",
 ]  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import pytest
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import forward
-from charlm.run import checkpoint, config, rundir, train
+from charlm.run import checkpoint, config, launch, rundir, train
 from tests.helpers import small_config, write_corpus
 
 
@@ -63,7 +63,7 @@ def test_n_steps_then_n_resumed_equal_2n_in_one_go(tmp_path, overrides):
     for key, s in whole.optim.items():
         assert np.array_equal(s, resumed.optim[key]), key
     one_go, split = records(tmp_path / "whole", "train"), records(tmp_path / "split", "train")
-    timings = ("chars_per_s", "elapsed")
+    timings = ("chars_per_s", "elapsed", "time")
     assert [{k: r[k] for k in r if k not in timings} for r in split] == [
         {k: r[k] for k in r if k not in timings} for r in one_go
     ]  # same losses, norms, epochs, in the same lines
@@ -196,8 +196,8 @@ def test_resume_refuses_a_changed_model_or_geometry(tmp_path):
     ]:
         other = config.apply(cfg, [f"{key}={value}"], "test")
         with pytest.raises(CharlmError, match=f"cannot change {key} when resuming"):
-            train.check_resume(ck, other, "here")
-    train.check_resume(ck, config.apply(cfg, ["train.lr=0.5", "train.max_steps=99"], "t"), "x")
+            launch.check_resume(ck, other, "here")
+    launch.check_resume(ck, config.apply(cfg, ["train.lr=0.5", "train.max_steps=99"], "t"), "x")
 
 
 def test_the_run_lock_dies_with_its_process(tmp_path):

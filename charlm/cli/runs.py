@@ -1,4 +1,5 @@
-"""charlm runs: every run under checkpoints/ (or DIR) in one table."""
+"""charlm runs: every run under checkpoints/ (or DIR) in one table; charlm report: a run's
+(or several runs') HTML page."""
 
 import json
 import time
@@ -9,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from charlm import api
 from charlm.cli.app import JsonOpt, app, console, emit
 from charlm.cli.display import clock
 from charlm.errors import CharlmError
@@ -78,3 +80,29 @@ def runs(
             time.strftime("%m-%d %H:%M", time.localtime(r.get("written", 0))),
         )
     console.print(table)
+
+
+@app.command()
+def report(
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN...",
+            show_default=False,
+            help="Run folders (or checkpoints, or run names under checkpoints/).",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="The page to write. Default: the run's report.html; for several runs, "
+            "report.html in the folder above the first."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file at --out.")
+    ] = False,
+):
+    """One self-contained HTML page of a run (or several overlaid): charts, samples, config."""
+    path = api.report(runs, out, force)
+    console.print(f"report: {escape(str(path))}")

@@ -110,6 +110,13 @@ def train(
             "--force", help="Start afresh even if the run folder holds a run (replacing it)."
         ),
     ] = False,
+    tensorboard: Annotated[
+        bool,
+        typer.Option(
+            "--tensorboard",
+            help="Also write TensorBoard events into the run folder (train.tensorboard).",
+        ),
+    ] = False,
 ):
     """Train a model, showing progress and saving checkpoints to output.dir/output.run."""
     if run_folder is not None and not resume:
@@ -120,8 +127,9 @@ def train(
     display = TrainDisplay(console)
     with _stop_on_signals(lambda: display.task is not None) as asked, display:
         stop = lambda: asked() or guard.output_failed() is not None  # noqa: E731
+        sets = [*(overrides or ()), *(["train.tensorboard=true"] if tensorboard else [])]
         model = api.train(
-            config, corpus=corpus, steps=steps, minutes=minutes, run=run, overrides=overrides or (),
+            config, corpus=corpus, steps=steps, minutes=minutes, run=run, overrides=sets,
             resume=(run_folder or True) if resume else False, force=force,
             reporter=display, should_stop=stop, progress=_download_progress(),
         )  # fmt: skip

@@ -81,6 +81,8 @@ class TrainConfig:
     eval_every: int = _f(500, min=1)
     sample_every: int = _f(1000, min=1)
     checkpoint_every: int = _f(500, min=1)
+    report: bool | None = _f(None)  # report.html at every eval; null: if matplotlib is there
+    tensorboard: bool = _f(False)  # TensorBoard events too (the tensorboard extra)
 
 
 @dataclass

@@ -15,14 +15,14 @@ note that says so is printed when the run starts. Resumed to the same total, a r
 its plan exactly.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from charlm import memory
 from charlm.errors import CharlmError
-from charlm.nn.model import ModelSpec, param_count
+from charlm.nn.model import ModelSpec, init_state, param_count
 from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, rundir
 from charlm.run import config as config_mod
@@ -118,10 +118,10 @@ def resumed(run_folder, config, sets, force, progress=None):
     check_run_name(run_dir.name, f"the run folder {run_dir}")
     where = str(path)
     if config is not None:
-        training.check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
+        check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
     cfg = config_mod.apply(saved_cfg, sets, f"--resume {path}")
     cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
-    training.check_resume(ck, cfg, where)
+    check_resume(ck, cfg, where)
     rundir.claim(run_dir, force, source=own)
     check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
@@ -175,3 +175,43 @@ def _extension_note(t, planned, total, warmup):
         f"from 0 to {t.lr:g} over {warmup:,} step{'s' if warmup != 1 else ''}, then follows "
         f"a cosine to {t.lr_min:g} by step {total:,}"
     )
+
+
+# What a resumed run cannot change: it would no longer be the same run (None: the whole section)
+FIXED_ON_RESUME = {
+    "model": None,
+    "data": None,
+    "train": ("seq_len", "batch_size", "dtype", "optimizer", "minutes"),
+}
+
+
+def check_resume(ck, cfg, where):
+    """Refuse a resume whose config changes what FIXED_ON_RESUME protects, or whose
+    checkpoint lacks the optimiser state or carried state a run needs."""
+    for section, keys in FIXED_ON_RESUME.items():
+        old, new = getattr(ck.config, section), getattr(cfg, section)
+        for key in keys or [f.name for f in fields(old)]:
+            a, b = getattr(old, key), getattr(new, key)
+            if (section, key) == ("data", "corpus") and ck.corpus:
+                continue  # any path to the same text: load_corpus checks the content
+            if a != b:
+                raise CharlmError(
+                    f"{where}: cannot change {section}.{key} when resuming (the checkpoint has "
+                    f"{a!r}, the config asks {b!r}); start a new run with --run NAME instead"
+                )
+    expected = training.make_optimizer(cfg).init(ck.params).state
+    for key, zero in expected.items():
+        got = ck.optim.get(key)
+        if got is None or got.shape != zero.shape:
+            raise CharlmError(
+                f"{where}: the optimiser state 'optim/{key}' is missing or the wrong shape; "
+                f"the checkpoint cannot be resumed (sample or eval still work)"
+            )
+    if not ck.spec.bidirectional and ck.window != 0:
+        shape = (cfg.model.num_layers, cfg.train.batch_size, cfg.model.hidden_size)
+        n = len(init_state(ck.spec, 1))
+        if ck.state is None or len(ck.state) != n or any(s.shape != shape for s in ck.state):
+            raise CharlmError(
+                f"{where}: the carried hidden state is missing or the wrong shape; "
+                f"the checkpoint cannot be resumed (sample or eval still work)"
+            )

@@ -3,6 +3,7 @@ overrides them), and metrics.jsonl, one JSON object per line."""
 
 import contextlib
 import json
+import time
 from pathlib import Path
 
 from charlm import files
@@ -42,15 +43,23 @@ class Metrics:
 
     resume_step: the step of the checkpoint a resumed run starts from; lines past it were
     never saved and go (the run redoes those steps). source: the metrics of the folder a run
-    resumed into another folder comes from; its lines up to resume_step start the new file."""
+    resumed into another folder comes from; its lines up to resume_step start the new file.
+    sinks: objects with open(path) (called once the file holds the records kept so far),
+    record(dict) (each new record, after it is on disk) and close(): the report page and
+    the TensorBoard events (charlm.report) are made from the same records.
 
-    def __init__(self, path, resume_step=None, source=None):
+    Every record gets "time", the Unix time it was written."""
+
+    def __init__(self, path, resume_step=None, source=None, sinks=()):
         self.path = Path(path)
         if resume_step is not None:
             origin = Path(source) if source is not None else self.path
             if origin.exists():
                 self._keep_until(origin, resume_step)
         self.file = files.open_append(self.path, "metrics file")
+        self.sinks = list(sinks)
+        for sink in self.sinks:
+            sink.open(self.path)
 
     def _keep_until(self, origin, step):
         keep = []
@@ -68,6 +77,7 @@ class Metrics:
         files.write_bytes(self.path, text, "metrics file", owned=True)
 
     def write(self, **record):
+        record["time"] = round(time.time(), 3)
         try:
             self.file.write(json.dumps(record) + "\n")
             self.file.flush()
@@ -76,7 +86,11 @@ class Metrics:
                 f"cannot append to {self.path} ({e.strerror or e}); training stopped, and the "
                 f"last checkpoint in {self.path.parent} is whole"
             ) from None
+        for sink in self.sinks:
+            sink.record(record)
 
     def close(self):
         with contextlib.suppress(OSError):
             self.file.close()
+        for sink in self.sinks:
+            sink.close()

@@ -25,6 +25,8 @@ except ImportError:  # Windows: no flock, so no lock
 
 METRICS = "metrics.jsonl"
 RUN_FILES = (LATEST, BEST, METRICS)
+REPORT, EVENTS = "report.html", "events.out.tfevents.charlm"  # made from metrics.jsonl
+DERIVED = (REPORT, EVENTS)  # a fresh run drops them with its run files
 LOCK = ".lock"
 
 
@@ -130,7 +132,7 @@ def prepare(run_dir, fresh):
         for tmp in run_dir.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
         if fresh:
-            for name in RUN_FILES:
+            for name in RUN_FILES + DERIVED:
                 (run_dir / name).unlink(missing_ok=True)
     except OSError as e:
         raise CharlmError(

@@ -17,7 +17,7 @@ same parameters as 2N steps in one go.
 
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from charlm.nn.model import (
     init_state,
     loss_and_grads,
 )
-from charlm.run import checkpoint, corpora, data
+from charlm.run import checkpoint, corpora, data, machine
 from charlm.run.budget import Budget, planned_total
 from charlm.run.metrics import METRICS, Metrics, Reporter
 from charlm.run.optim import Optimizer, clip_gradients, plan, planned_rate
@@ -100,7 +100,8 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
             f"of seq_len {T} (needs {T + 1}); raise data.val_fraction or lower train.seq_len"
         )
     where = str(path.resolve()) if path.is_file() else None  # a pipe has no path to record
-    found = {"bytes": text.size, "sha256": text.sha256, "path": where}
+    found = {"bytes": text.size, "characters": int(ids.size), "sha256": text.sha256,
+             "path": where}  # fmt: skip
     return Corpus(path, vocab, batches, val_ids, found)
 
 
@@ -127,46 +128,6 @@ def new_run(cfg, vocab):
     return checkpoint.Checkpoint(
         config=cfg, vocab=vocab, params=params, optim=opt.state, rng=rng.bit_generator.state
     )
-
-
-# What a resumed run cannot change: it would no longer be the same run (None: the whole section)
-FIXED_ON_RESUME = {
-    "model": None,
-    "data": None,
-    "train": ("seq_len", "batch_size", "dtype", "optimizer", "minutes"),
-}
-
-
-def check_resume(ck, cfg, where):
-    """Refuse a resume whose config changes what FIXED_ON_RESUME protects, or whose
-    checkpoint lacks the optimiser state or carried state a run needs."""
-    for section, keys in FIXED_ON_RESUME.items():
-        old, new = getattr(ck.config, section), getattr(cfg, section)
-        for key in keys or [f.name for f in fields(old)]:
-            a, b = getattr(old, key), getattr(new, key)
-            if (section, key) == ("data", "corpus") and ck.corpus:
-                continue  # any path to the same text: load_corpus checks the content
-            if a != b:
-                raise CharlmError(
-                    f"{where}: cannot change {section}.{key} when resuming (the checkpoint has "
-                    f"{a!r}, the config asks {b!r}); start a new run with --run NAME instead"
-                )
-    expected = make_optimizer(cfg).init(ck.params).state
-    for key, zero in expected.items():
-        got = ck.optim.get(key)
-        if got is None or got.shape != zero.shape:
-            raise CharlmError(
-                f"{where}: the optimiser state 'optim/{key}' is missing or the wrong shape; "
-                f"the checkpoint cannot be resumed (sample or eval still work)"
-            )
-    if not ck.spec.bidirectional and ck.window != 0:
-        shape = (cfg.model.num_layers, cfg.train.batch_size, cfg.model.hidden_size)
-        n = len(init_state(ck.spec, 1))
-        if ck.state is None or len(ck.state) != n or any(s.shape != shape for s in ck.state):
-            raise CharlmError(
-                f"{where}: the carried hidden state is missing or the wrong shape; "
-                f"the checkpoint cannot be resumed (sample or eval still work)"
-            )
 
 
 def make_optimizer(cfg):
@@ -217,12 +178,13 @@ def step(ck, window, state, opt, dropout_rng):
     )
 
 
-def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_from=None):
+def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_from=None, sinks=()):
     """Train ck (a fresh or resumed Checkpoint) in place up to the configured step count,
     the learning rate following ck.schedule (a fresh run's plan is made here).
 
     Saves to run_dir; metrics_from: the metrics.jsonl of the folder a resumed run comes from,
-    when it continues in another. Returns the reason it ended: "done", "stopped"
+    when it continues in another; sinks: what else gets the metrics records (Metrics).
+    Returns the reason it ended: "done", "stopped"
     (should_stop() became true; a checkpoint is saved first) or "time" (a time budget,
     train.minutes, was spent before the planned steps: charlm.run.budget)."""
     reporter = reporter or Reporter()
@@ -239,7 +201,8 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
     dropout_rng = rng if spec.dropout > 0 else None
     run_dir = Path(run_dir)
     ck.corpus = corpus.identity
-    metrics = Metrics(run_dir / METRICS, resume_step=ck.step, source=metrics_from)
+    metrics = Metrics(run_dir / METRICS, resume_step=ck.step, source=metrics_from, sinks=sinks)
+    metrics.write(kind="start", step=ck.step, total=total, **machine.describe())
     state, chars = ck.state, t.batch_size * t.seq_len
     dtype = ck.params["head.weight"].dtype
 
@@ -299,7 +262,8 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
                 best = val < ck.best_val
                 if best:
                     ck.best_val = val
-                metrics.write(kind="val", step=ck.step, loss=val, bpc=val / head.LN2, best=best)
+                metrics.write(kind="val", step=ck.step, loss=val, bpc=val / head.LN2, best=best,
+                              elapsed=ck.elapsed)  # fmt: skip
                 reporter.evaluated(ck, val, best)
                 if best:
                     save(checkpoint.BEST)

@@ -1,0 +1,64 @@
+"""The report as a person sees it: opened in a real headless browser (the distribution's
+Chromium; .ci/run installs it), it logs nothing to the console, its rendered page holds the
+five charts, and a screenshot of it shows them (not a blank page)."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import charlm
+from tests.helpers import write_corpus
+
+pytest.importorskip("matplotlib", reason="the report needs the plot extra")
+BROWSER = next(
+    (b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+)
+pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium here to open the page in")
+CHARTS = ("loss-steps", "loss-time", "lr", "grad", "speed")
+
+
+def chromium(page, profile, *args):
+    """Run the browser headless on the page; returns its stderr (with the console's lines)."""
+    cmd = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args,
+           page.as_uri()]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    write_corpus(root / "corpus.txt", 4000)
+    sets = ["model.hidden_size=8", "model.num_layers=1", "train.batch_size=4",
+            "train.seq_len=16", "train.eval_every=5", "train.report=true",
+            f"output.dir={root / 'checkpoints'}"]  # fmt: skip
+    charlm.train(corpus=root / "corpus.txt", steps=30, run="seen", overrides=sets)
+    return root / "checkpoints" / "seen" / "report.html"
+
+
+def test_the_page_renders_its_charts_with_no_console_message(page, tmp_path):
+    proc = chromium(page, tmp_path / "profile", "--dump-dom")
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []  # no error, no warning, nothing
+    dom = proc.stdout
+    assert dom.count("<svg") == len(CHARTS)
+    for name in CHARTS:
+        assert f'id="chart-{name}"' in dom
+    assert dom.count('<g id="val-0">') == 2 and "<td>done</td>" in dom
+
+
+def test_a_screenshot_shows_the_page(page, tmp_path):
+    from matplotlib.image import imread
+
+    shot = tmp_path / "shot.png"
+    chromium(page, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,1400")
+    pixels = (imread(shot)[..., :3] * 255).round().astype(int)
+    assert pixels.shape[:2] == (1400, 1280)
+    ink = (pixels < 200).any(axis=-1).mean()
+    assert 0.01 < ink < 0.5, ink  # text and charts on a white page, not blank, not a void
+    blue = (np.abs(pixels - (31, 119, 180)) <= 12).all(axis=-1).sum()  # the run's colour
+    assert blue > 500, blue  # the curves are drawn
