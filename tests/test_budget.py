@@ -82,6 +82,8 @@ def test_a_slower_machine_stops_at_the_budget_and_says_how_far(workdir, monkeypa
     model = charlm.train(corpus="corpus.txt", minutes=0.5, run="slow", overrides=SETS)
     assert model.outcome == "time" and model.step < model.total
     assert model.checkpoint.elapsed >= 30 and charlm.load("checkpoints/slow").step == model.step
+    rows = {r["name"]: r for r in json.loads(invoke("runs", "--json").stdout)}
+    assert rows["slow"]["status"] == f"time budget spent at step {model.step:,}"
     clocked(monkeypatch, Clock(0.05, slow=2.0))
     result = invoke("train", "--corpus", "corpus.txt", "--minutes", 0.5, "--run", "cli",
                     *TINY, "--set", "train.eval_every=40")  # fmt: skip

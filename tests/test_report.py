@@ -159,3 +159,15 @@ def test_a_fresh_run_over_an_old_one_drops_its_page(here, run):
     charlm.train(corpus="corpus.txt", steps=4, run="old", force=True,
                  overrides=[*SETS, "train.report=false"])  # fmt: skip
     assert not (here / "checkpoints" / "old" / "report.html").exists()  # not the old run's
+
+
+def test_a_link_in_place_of_the_page_is_refused_before_the_first_step(here, run):
+    shutil.copytree(run[0], here / "checkpoints" / "linked")
+    page = here / "checkpoints" / "linked" / "report.html"
+    page.unlink()
+    (here / "theirs.html").write_text("theirs", encoding="utf-8")
+    page.symlink_to(here / "theirs.html")
+    result = invoke("train", "--resume", "checkpoints/linked", "--steps", 50)
+    refused(result, "report.html is a symbolic link")
+    assert (here / "theirs.html").read_text(encoding="utf-8") == "theirs"
+    assert charlm.load("checkpoints/linked").step == 40

@@ -8,6 +8,7 @@ above the first. --out FILE names another file, which is never replaced without 
 
 from pathlib import Path
 
+from charlm import files
 from charlm.errors import CharlmError
 from charlm.report import charts, history, page, tensorboard
 from charlm.run import rundir
@@ -51,6 +52,7 @@ def sinks(ck, run_dir):
     one that is asked for but not installed."""
     t, out = ck.config.train, []
     if t.report or (t.report is None and charts.available()):
+        files.check_target(Path(run_dir) / page.REPORT, "report", owned=True)  # before step 1
         out.append(page.Live(ck, run_dir))
     if t.tensorboard:
         out.append(tensorboard.Events(run_dir))

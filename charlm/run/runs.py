@@ -3,8 +3,9 @@ it is, its best validation loss, its training time and its status, read from its
 metadata (the parameters are not loaded), its metrics.jsonl and its lock.
 
 Status: "running, pid N" (a trainer holds the folder's lock), "diverged at step N" (the run's
-last record says so), "done" (at its planned last step), "stopped at step N" (a checkpoint
-short of it), "no checkpoint yet" (metrics only), or "damaged: ..." (a file that does not
+last record says so), "done" (at its planned last step), "time budget spent at step N" (a
+train.minutes run that ran out of time before its planned steps), "stopped at step N" (a
+checkpoint short of it), "no checkpoint yet" (metrics only), or "damaged: ..." (a file that does not
 read); a folder with none of a run's files is not listed.
 """
 
@@ -81,6 +82,8 @@ def describe(folder):
         row["status"] = f"diverged at step {diverged}"
     elif total is not None and meta["step"] >= total:
         row["status"] = "done"
+    elif t.minutes is not None and meta["elapsed"] >= t.minutes * 60:
+        row["status"] = f"time budget spent at step {meta['step']:,}"
     else:
         row["status"] = f"stopped at step {meta['step']:,}"
     return row
