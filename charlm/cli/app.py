@@ -23,7 +23,8 @@ app = typer.Typer(
 console = Console(highlight=False, soft_wrap=True)  # long lines: the terminal folds them
 guard.Group.console = console  # every command runs under guard.handled: one-line errors
 guard.Group.order = ("train", "runs", "report", "sample", "eval", "gradcheck", "gradflow",
-                     "saliency", "export", "import", "corpus")  # fmt: skip
+                     "saliency", "neurons", "gates", "score", "export", "import",
+                     "corpus")  # fmt: skip
 
 
 def at_least(option, value, low):
