@@ -2,8 +2,10 @@
 Chromium; .ci/run installs it), it logs nothing to the console, its rendered page holds the
 five charts, and a screenshot of it shows them (not a blank page)."""
 
+import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -62,3 +64,26 @@ def test_a_screenshot_shows_the_page(page, tmp_path):
     assert 0.01 < ink < 0.5, ink  # text and charts on a white page, not blank, not a void
     blue = (np.abs(pixels - (31, 119, 180)) <= 12).all(axis=-1).sum()  # the run's colour
     assert blue > 500, blue  # the curves are drawn
+
+
+def test_the_neurons_page_shades_the_text_by_the_chosen_unit(page, tmp_path):
+    # the page's script runs: no console message, and the text is shaded by the first unit
+    out = tmp_path / "neurons.html"
+    text = "the cat sat on a mat, and then the dog ran\nto it\n" * 3
+    run = page.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "charlm", "neurons", text, "--checkpoint", run, "--find",
+         "space", "--html", out], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    proc = chromium(out, tmp_path / "profile", "--dump-dom")
+    assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
+    first = re.search(r'<button data-unit="([^"]+)" class="on">', proc.stdout).group(1)
+    assert f'id="shown">unit {first}<' in proc.stdout
+    shades = re.findall(r'<span style="background: rgb\((\d+), (\d+), (\d+)\);" title="\d+: '
+                        r"[^\"]* = (-?[\d.]+)\"", proc.stdout)  # fmt: skip
+    assert len(shades) == len(text)
+    for r, g, b, v in shades:  # blue below 0, red above, white at 0, as the value says
+        v, fade = float(v), 255 - round(255 * min(1.0, abs(float(v))))
+        want = (255, fade, fade) if v >= 0 else (fade, fade, 255)
+        assert abs(int(r) - want[0]) <= 2 and abs(int(b) - want[2]) <= 2, (r, g, b, v)
