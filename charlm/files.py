@@ -132,6 +132,19 @@ def open_append(path, what, binary=False):
     return os.fdopen(fd, "ab+") if binary else os.fdopen(fd, "a+", encoding="utf-8")
 
 
+def append(f, data, path):
+    """Append data to a run's file opened by open_append, flushed; a failure (a full disk)
+    stops training in one line."""
+    try:
+        f.write(data)
+        f.flush()
+    except OSError as e:
+        raise CharlmError(
+            f"cannot append to {path} ({e.strerror or e}); training stopped, and the last "
+            f"checkpoint in {Path(path).parent} is whole"
+        ) from None
+
+
 def _sync_dir(folder):
     """Make the rename itself durable (POSIX); harmless where unsupported."""
     try:

@@ -105,16 +105,8 @@ class Events:
 
     def record(self, rec):
         data = encode(rec)
-        if not data:
-            return
-        try:
-            self.file.write(data)
-            self.file.flush()
-        except OSError as e:
-            raise CharlmError(
-                f"cannot append to {self.path} ({e.strerror or e}); training stopped, and the "
-                f"last checkpoint in {self.path.parent} is whole"
-            ) from None
+        if data:
+            files.append(self.file, data, self.path)
 
     def close(self):
         if self.file is not None:

@@ -78,14 +78,7 @@ class Metrics:
 
     def write(self, **record):
         record["time"] = round(time.time(), 3)
-        try:
-            self.file.write(json.dumps(record) + "\n")
-            self.file.flush()
-        except OSError as e:
-            raise CharlmError(
-                f"cannot append to {self.path} ({e.strerror or e}); training stopped, and the "
-                f"last checkpoint in {self.path.parent} is whole"
-            ) from None
+        files.append(self.file, json.dumps(record) + "\n", self.path)
         for sink in self.sinks:
             sink.record(record)
 
