@@ -162,6 +162,8 @@ def test_refusals_are_one_line_and_pages_are_not_overwritten(models, tmp_path, m
     refused(invoke("score", "abc§", *c), "not in the model's vocabulary")
     refused(invoke("gates", "abc", "--checkpoint", m["rnn"]), "a vanilla RNN has no gates")
     assert invoke("score", "He§ said", *c, "--skip-unknown").exit_code == 0
+    doc = json.loads(invoke("neurons", "abc", *c, "--find", "indent", "--json").stdout)
+    assert doc["constant"] == ["indent"] and doc["top"] == {}  # no ranking of a constant
     (tmp_path / "page.html").write_text("mine", encoding="utf-8")
     before = tree_state(tmp_path)
     for cmd in ("neurons", "score", "gates"):

@@ -94,8 +94,10 @@ def neurons(
     which = state
     chosen = rec.unit(unit, which) if unit else None
     fresh = units.control(ck.spec, ck.config.train.seed, ids, ck.params["head.weight"].dtype)
-    found = {}
+    found, constant = {}, [n for n, f in feats.items() if np.ptp(f) == 0]
     for name, f in feats.items():
+        if name in constant:
+            continue  # every unit's r with it is 0: no ranking to give
         chance = abs(units.rank(fresh, f, which, 1)[0][1])
         found[name] = (units.rank(rec, f, which, top), chance)
     if html_path is not None:
@@ -113,6 +115,7 @@ def neurons(
                        "r": {n: float(rs[n][i]) for n in feats}} for i, (u, a) in enumerate(acts)],
             "top": {n: {"units": [[u, r] for u, r in ranked], "fresh_model_best_r": chance}
                     for n, (ranked, chance) in found.items()},
+            "constant": constant,
         }))  # fmt: skip
         return
     if chosen is not None:
@@ -123,9 +126,11 @@ def neurons(
         table.add_column(col)
     for name, (ranked, chance) in found.items():
         table.add_row(escape(name), ", ".join(f"{u} {r:+.3f}" for u, r in ranked), f"{chance:.3f}")
-    if found:
+    for name in constant:
+        table.add_row(escape(name), "(the same at every character of this text: no ranking)", "")
+    if feats:
         console.print(table)
-    for name in asked:
+    for name in (n for n in asked if n in found):
         for u, r in found[name][0]:
             console.print(f"{escape(name)}: unit {u}, r = {r:+.3f}", style="bold")
             console.print(look.shaded(chars, look.scaled(rec.unit(u, which)), limit=LINE))
