@@ -46,12 +46,14 @@ def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("units")
     (root / "corpus.txt").write_text(TEXT * 30, encoding="utf-8")
     out = {}
-    for cell in ("rnn", "lstm", "gru"):
-        charlm.train(corpus=root / "corpus.txt", steps=30, run=cell, overrides=[
-            f"model.type={cell}", "model.hidden_size=6", "model.num_layers=2",
+    for run in ("rnn", "lstm", "gru", "bilstm"):
+        cell = run.removeprefix("bi")
+        charlm.train(corpus=root / "corpus.txt", steps=30, run=run, overrides=[
+            f"model.type={cell}", f"model.bidirectional={run.startswith('bi')}",
+            "model.hidden_size=6", "model.num_layers=2",
             "train.batch_size=2", "train.seq_len=16", "train.dtype=float64",
             "train.report=false", f"output.dir={root / 'checkpoints'}"])  # fmt: skip
-        out[cell] = root / "checkpoints" / cell / "latest.npz"
+        out[run] = root / "checkpoints" / run / "latest.npz"
     ck = checkpoint.load(out["rnn"])
     p, v = ck.params, ck.vocab
     p["weight_ih_l0"][:2] = 0.0
@@ -174,3 +176,23 @@ def test_refusals_are_one_line_and_pages_are_not_overwritten(models, tmp_path, m
                   "--force").exit_code == 0  # fmt: skip
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
     assert "layer 1, forget gate" in (tmp_path / "page.html").read_text(encoding="utf-8")
+
+
+def test_a_bidirectional_model_scores_each_character_from_both_sides(models):
+    root, m = models
+    doc = json.loads(invoke("score", TEXT, "--checkpoint", m["bilstm"], "--json").stdout)
+    model = charlm.load(m["bilstm"])
+    ids = model.vocab.encode(TEXT)
+    # evaluate reads a cloze model's windows from every character but the last (its windows
+    # are those of next-character prediction): one more character makes x the whole text
+    padded = np.append(ids, ids[0])
+    loss, n = training.evaluate(model.params, model.spec, padded, 1, len(ids))  # one window
+    assert n == doc["chars_scored"] == len(ids) and abs(doc["nats_per_char"] - loss) < 1e-9
+    result = invoke("neurons", TEXT, "--checkpoint", m["bilstm"], "--json", "--state", "c")
+    names = [u["unit"] for u in json.loads(result.stdout)["units"]]
+    assert names[:2] == ["0:0", "0:1"] and names[-1] == "1r:5" and len(names) == 24
+    c = model.forward(TEXT)["c"][3][:, 5]  # the reverse stack's layer 1, in reading order
+    f = features.compute("vowel", TEXT)
+    doc = json.loads(invoke("neurons", TEXT, "--checkpoint", m["bilstm"], "--json",
+                            "--state", "c", "--find", "vowel").stdout)  # fmt: skip
+    assert doc["units"][-1]["r"]["vowel"] == pytest.approx(np.corrcoef(c, f)[0, 1])
