@@ -209,8 +209,9 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     step with {"step", "total", "epoch", "loss", "smooth_loss", "grad_norm", "lr",
     "chars_per_s"}; reporter (a charlm.run.metrics.Reporter) and should_stop() are the hooks
     the CLI uses for its display and Ctrl-C. The returned Model has .outcome ("done",
-    "stopped", or "time": the budget was spent first), .run_dir and .total. The run folder
-    also gets report.html (train.report) and TensorBoard events (train.tensorboard)."""
+    "stopped", or "time": the budget was spent first), .run_dir, .total and .report (the
+    run's report.html, or None without train.report); with train.tensorboard the run folder
+    also gets TensorBoard events."""
     sets = list(overrides)
     sets += [f"data.corpus={corpus}"] if corpus is not None else []
     sets += [f"train.max_steps={steps}"] if steps is not None else []
@@ -241,12 +242,13 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
             )
         except CharlmError as e:  # diverged, say: the last page says so too
             failed = e
-    making.final(start.ck, start.run_dir)  # the lock is free: the page says how the run ended
+    page = making.final(start.ck, start.run_dir)  # the lock is free: it says how the run ended
     if failed is not None:
         raise failed
     model = Model(start.ck, start.run_dir / checkpoint.LATEST)
     total = training.total_steps(start.ck.config, start.corpus.batches.windows, start.ck.schedule)
     model.outcome, model.run_dir, model.total = outcome, start.run_dir, total
+    model.report = page
     return model
 
 

@@ -62,8 +62,9 @@ def run(world):
         if figures["step"] == 15:
             seen["page"] = (world / "checkpoints" / "one" / "report.html").read_text("utf-8")
 
-    charlm.train(corpus=world / "corpus.txt", steps=40, run="one", callback=look,
+    model = charlm.train(corpus=world / "corpus.txt", steps=40, run="one", callback=look,
                  overrides=[*SETS, f"output.dir={world / 'checkpoints'}"])  # fmt: skip
+    assert model.report == world / "checkpoints" / "one" / "report.html"
     return world / "checkpoints" / "one", seen
 
 
@@ -156,9 +157,10 @@ def test_without_matplotlib_one_line_says_what_to_install(here, run):
 
 def test_a_fresh_run_over_an_old_one_drops_its_page(here, run):
     shutil.copytree(run[0], here / "checkpoints" / "old")
-    charlm.train(corpus="corpus.txt", steps=4, run="old", force=True,
-                 overrides=[*SETS, "train.report=false"])  # fmt: skip
+    model = charlm.train(corpus="corpus.txt", steps=4, run="old", force=True,
+                         overrides=[*SETS, "train.report=false"])  # fmt: skip
     assert not (here / "checkpoints" / "old" / "report.html").exists()  # not the old run's
+    assert model.report is None
 
 
 def test_a_link_in_place_of_the_page_is_refused_before_the_first_step(here, run):

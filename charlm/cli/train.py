@@ -135,6 +135,8 @@ def train(
         )  # fmt: skip
     ck, run_dir, outcome = model.checkpoint, model.run_dir, model.outcome
     display.summary(ck, outcome, model.total)
+    if model.report is not None:
+        console.print(f"report: {model.report}")
     resume_hint = f"resume: charlm train --resume {run_dir}"
     failed = guard.output_failed()
     if failed:  # a closed pipe or a full disk on stdout is a stop: saved, then one line
