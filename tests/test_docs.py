@@ -113,6 +113,8 @@ def test_the_api_walk_through_runs(tmp_path, monkeypatch):
         exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102
     assert namespace["model"].step == 200 and (tmp_path / "checkpoints" / "notebook").is_dir()
     assert (tmp_path / "metrics.png").read_bytes().startswith(b"\x89PNG")
+    assert namespace["page"] == Path("checkpoints/notebook/report.html")
+    assert "charlm report: notebook" in namespace["page"].read_text(encoding="utf-8")
 
 
 PACKAGE = ROOT / "charlm"
