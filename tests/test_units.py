@@ -196,3 +196,18 @@ def test_a_bidirectional_model_scores_each_character_from_both_sides(models):
     doc = json.loads(invoke("neurons", TEXT, "--checkpoint", m["bilstm"], "--json",
                             "--state", "c", "--find", "vowel").stdout)  # fmt: skip
     assert doc["units"][-1]["r"]["vowel"] == pytest.approx(np.corrcoef(c, f)[0, 1])
+
+
+def test_a_byte_level_model_is_read_a_byte_a_position(tmp_path):
+    text = "Café (été) naïve, «quoi» — don't\n" * 40
+    (tmp_path / "c.txt").write_text(text, encoding="utf-8")
+    charlm.train(corpus=tmp_path / "c.txt", steps=3, run="b", overrides=[
+        "data.encoding=bytes", "model.hidden_size=4", "model.num_layers=1",
+        "train.batch_size=2", "train.seq_len=8", "train.report=false",
+        f"output.dir={tmp_path / 'checkpoints'}"])  # fmt: skip
+    run = tmp_path / "checkpoints" / "b"
+    result = invoke("neurons", "(été)", "--checkpoint", run, "--find", "bracket-depth", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["chars"] == 7  # é is two bytes
+    doc = json.loads(invoke("score", "(été)", "--checkpoint", run, "--json").stdout)
+    assert [c["char"] for c in doc["chars"]][:3] == ["(", "\\xc3", "\\xa9"]

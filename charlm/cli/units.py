@@ -84,33 +84,34 @@ def neurons(
         raise CharlmError(f"--state {state!r}: expected h or c")
     if top < 1:
         raise CharlmError(f"--top {top}: must be 1 or more")
-    ck, ids, chars, _ = _read(text, file, checkpoint_path, skip_unknown, [html_path], force,
-                              'charlm neurons --find quote --file play.txt', factor=3)  # fmt: skip
-    content = "".join(chars)
+    usage = "charlm neurons --find quote --file play.txt"
+    ck, ids, chars, inputs = _read(text, file, checkpoint_path, skip_unknown, [html_path], force,
+                                   usage, factor=3)  # fmt: skip
+    # one character a position: a byte-level model's byte that is not ASCII shows as \xNN
+    content = "".join(c if len(c) == 1 else "\ufffd" for c in chars)
     asked = list(find or [])
     wanted = asked or ([] if unit else list(features.NAMES))
     feats = {name: features.compute(name, content) for name in wanted}
     rec = units.record(ck.params, ck.spec, ids)
-    which = state
-    chosen = rec.unit(unit, which) if unit else None
+    chosen = rec.unit(unit, state) if unit else None
     fresh = units.control(ck.spec, ck.config.train.seed, ids, ck.params["head.weight"].dtype)
     found, constant = {}, [n for n, f in feats.items() if np.ptp(f) == 0]
     for name, f in feats.items():
         if name in constant:
             continue  # every unit's r with it is 0: no ranking to give
-        chance = abs(units.rank(fresh, f, which, 1)[0][1])
-        found[name] = (units.rank(rec, f, which, top), chance)
+        chance = abs(units.rank(fresh, f, state, 1)[0][1])
+        found[name] = (units.rank(rec, f, state, top), chance)
     if html_path is not None:
         shown = {u for ranked, _ in found.values() for u, _ in ranked} | ({unit} if unit else set())
-        values = {u: look.scaled(rec.unit(u, which)) for u in shown}
+        values = {u: look.scaled(rec.unit(u, state)) for u in shown}
         page = look.neurons_html(chars, found, values).encode("utf-8")
-        files.write_bytes(html_path, page, "HTML page", force=force, inputs=[])
+        files.write_bytes(html_path, page, "HTML page", force=force, inputs=inputs)
     if as_json:
-        acts = rec.states(which)
+        acts = rec.states(state)
         stack = np.stack([a for _, a in acts], axis=1)
         rs = {n: units.correlations(stack, f) for n, f in feats.items()}
         emit(json.dumps({
-            "state": which, "chars": len(ids),
+            "state": state, "chars": len(ids),
             "units": [{"unit": u, "mean": float(a.mean()), "std": float(a.std()),
                        "r": {n: float(rs[n][i]) for n in feats}} for i, (u, a) in enumerate(acts)],
             "top": {n: {"units": [[u, r] for u, r in ranked], "fresh_model_best_r": chance}
@@ -119,9 +120,9 @@ def neurons(
         }))  # fmt: skip
         return
     if chosen is not None:
-        console.print(f"unit {unit} ({which}), blue -1 .. white 0 .. red +1:", style="bold")
+        console.print(f"unit {unit} ({state}), blue -1 .. white 0 .. red +1:", style="bold")
         console.print(look.shaded(chars, look.scaled(chosen), limit=SHOWN))
-    table = Table(title=f"the units whose {which} follows each feature best")
+    table = Table(title=f"the units whose {state} follows each feature best")
     for col in ("feature", "best units (r)", "fresh model's best |r|"):
         table.add_column(col)
     for name, (ranked, chance) in found.items():
@@ -133,7 +134,7 @@ def neurons(
     for name in (n for n in asked if n in found):
         for u, r in found[name][0]:
             console.print(f"{escape(name)}: unit {u}, r = {r:+.3f}", style="bold")
-            console.print(look.shaded(chars, look.scaled(rec.unit(u, which)), limit=LINE))
+            console.print(look.shaded(chars, look.scaled(rec.unit(u, state)), limit=LINE))
     if html_path is not None:
         console.print(f"wrote {escape(str(html_path))}")
 
@@ -151,13 +152,13 @@ def gates(
 ):
     """How often each gate sits saturated: per unit, the fraction of characters it is below
     0.1 and above 0.9, per layer and gate."""
-    ck, ids, _, _ = _read(text, file, checkpoint_path, skip_unknown, [png, html_path], force,
-                          "charlm gates --file play.txt")  # fmt: skip
+    ck, ids, _, inputs = _read(text, file, checkpoint_path, skip_unknown, [png, html_path],
+                               force, "charlm gates --file play.txt")  # fmt: skip
     if ck.spec.cell == "rnn":
         raise CharlmError("a vanilla RNN has no gates; charlm gates reads an LSTM or a GRU")
     sat = units.saturation(units.record(ck.params, ck.spec, ids))
     if png is not None or html_path is not None:
-        _write_plot(sat, png, html_path, force)
+        _write_plot(sat, png, html_path, force, inputs)
     if as_json:
         emit(json.dumps({"chars": len(ids), "left": units.LEFT, "right": units.RIGHT,
                          "layers": {layer: {g: {"left": lf.tolist(), "right": rt.tolist()}
@@ -179,10 +180,11 @@ def gates(
             console.print(f"wrote {escape(str(out))}")
 
 
-def _write_plot(sat, png, html_path, force):
+def _write_plot(sat, png, html_path, force, inputs):
     fig = look.gates_figure(sat)
     if png is not None:
-        files.write(png, lambda f: fig.savefig(f, format="png", dpi=110), "plot", force=force)
+        files.write(png, lambda f: fig.savefig(f, format="png", dpi=110), "plot", force=force,
+                    inputs=inputs)  # fmt: skip
     if html_path is not None:
         import io
 
@@ -190,7 +192,8 @@ def _write_plot(sat, png, html_path, force):
         fig.savefig(buf, format="svg", metadata={"Date": None})
         svg = buf.getvalue()
         page = look.PAGE.format(title="charlm gates", body=svg[svg.find("<svg") :])
-        files.write_bytes(html_path, page.encode("utf-8"), "HTML page", force=force)
+        files.write_bytes(html_path, page.encode("utf-8"), "HTML page", force=force,
+                          inputs=inputs)  # fmt: skip
 
 
 @app.command()
@@ -204,14 +207,14 @@ def score(
     force: ForceOpt = False,
 ):
     """How surprised the model is by each character: -log2 p(x_t | x_<t) in bits."""
-    ck, ids, _, _ = _read(text, file, checkpoint_path, skip_unknown, [html_path], force,
-                          'charlm score "To be, or not to be"')  # fmt: skip
+    ck, ids, _, inputs = _read(text, file, checkpoint_path, skip_unknown, [html_path], force,
+                               'charlm score "To be, or not to be"')  # fmt: skip
     if len(ids) < 2 and not ck.spec.bidirectional:
         raise CharlmError("the text has one character: nothing to predict it from (give two)")
     sc = score_mod.score(ck.params, ck.spec, ck.vocab, ids)
     if html_path is not None:
         page = look.score_html(sc).encode("utf-8")
-        files.write_bytes(html_path, page, "HTML page", force=force)
+        files.write_bytes(html_path, page, "HTML page", force=force, inputs=inputs)
     if as_json:
         emit(json.dumps(sc.to_dict()))
         return
