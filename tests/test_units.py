@@ -211,3 +211,15 @@ def test_a_byte_level_model_is_read_a_byte_a_position(tmp_path):
     assert json.loads(result.stdout)["chars"] == 7  # é is two bytes
     doc = json.loads(invoke("score", "(été)", "--checkpoint", run, "--json").stdout)
     assert [c["char"] for c in doc["chars"]][:3] == ["(", "\\xc3", "\\xa9"]
+
+
+def test_with_no_text_the_start_of_the_validation_split_is_read(models):
+    root, m = models
+    model = charlm.load(m["gru"])
+    val = training.load_corpus(model.config, model.vocab).val
+    (root / "val.txt").write_text("".join(model.vocab.symbol(i) for i in val), encoding="utf-8")
+    assert len(val) < 10_000  # the whole split, here
+    default = json.loads(invoke("score", "--checkpoint", m["gru"], "--json").stdout)
+    given = json.loads(invoke("score", "--checkpoint", m["gru"], "--json", "--file",
+                              root / "val.txt").stdout)  # fmt: skip
+    assert default == given and default["chars_scored"] == len(val) - 1

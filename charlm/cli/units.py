@@ -16,7 +16,6 @@ from charlm.cli.app import (
     FileOpt,
     JsonOpt,
     SkipOpt,
-    TextArg,
     app,
     console,
     emit,
@@ -27,9 +26,19 @@ from charlm.errors import CharlmError
 from charlm.inspect import features, look, units
 from charlm.inspect import score as score_mod
 from charlm.nn.model import memory as model_memory
+from charlm.run import train as training
 
+DEFAULT_CHARS = 10_000  # of the validation split, when no text is given
 SHOWN = 2000  # characters the terminal shades at most (a page or --json has them all)
 LINE = 240  # characters of each top unit's line under --find
+UnitsText = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[TEXT]",
+        help="The text to read (or --file). Default: the first 10,000 characters of the run's "
+        "validation split.",
+    ),
+]
 HtmlOpt = Annotated[
     Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")
 ]
@@ -37,17 +46,22 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the page or plo
 
 
 def _read(text, file, checkpoint_path, skip_unknown, outputs, force, usage, factor=1):
-    """(checkpoint, ids, chars) of the text, every output checked before anything is read."""
+    """(checkpoint, ids, chars, inputs) of the text (TEXT, --file, or with neither the first
+    DEFAULT_CHARS characters of the run's validation split), every output checked before
+    anything is read."""
     source = api.checkpoint_path(checkpoint_path)
     inputs = [source, *([file] if file else [])]
     for out in outputs:
         if out is not None:
             files.check_target(out, "output", force, inputs)
     content = read_text(text, file)
-    if not content:
-        raise CharlmError(f"give the text to read, e.g. {usage}")
+    if content is not None and not content:
+        raise CharlmError(f"the text is empty: give the text to read, e.g. {usage}")
     ck = api.load(source).checkpoint
-    ids = encode(ck.vocab, content, skip_unknown, "the text")
+    if content is None:
+        ids = _validation(ck)
+    else:
+        ids = encode(ck.vocab, content, skip_unknown, "the text")
     if len(ids) == 0:
         raise CharlmError("the text is empty once the unknown characters are dropped")
     itemsize = ck.params["head.weight"].dtype.itemsize
@@ -56,9 +70,22 @@ def _read(text, file, checkpoint_path, skip_unknown, outputs, force, usage, fact
     return ck, ids, [ck.vocab.symbol(int(i)) for i in ids], inputs
 
 
+def _validation(ck):
+    """The first DEFAULT_CHARS characters of the run's validation split."""
+    try:
+        found = training.load_corpus(ck.config, ck.vocab, identity=ck.corpus)
+    except CharlmError as e:
+        reason = str(e).split(";")[0]
+        raise CharlmError(
+            f"no text given, and the run's validation split cannot be read ({reason}); "
+            f"give the text as TEXT or with --file F"
+        ) from None
+    return found.val[:DEFAULT_CHARS]
+
+
 @app.command()
 def neurons(
-    text: TextArg = None,
+    text: UnitsText = None,
     checkpoint_path: CheckpointOpt = None,
     file: FileOpt = None,
     unit: Annotated[
@@ -141,7 +168,7 @@ def neurons(
 
 @app.command()
 def gates(
-    text: TextArg = None,
+    text: UnitsText = None,
     checkpoint_path: CheckpointOpt = None,
     file: FileOpt = None,
     png: Annotated[Path | None, typer.Option(help="Also write the scatter plot as a PNG.")] = None,
@@ -198,7 +225,7 @@ def _write_plot(sat, png, html_path, force, inputs):
 
 @app.command()
 def score(
-    text: TextArg = None,
+    text: UnitsText = None,
     checkpoint_path: CheckpointOpt = None,
     file: FileOpt = None,
     html_path: HtmlOpt = None,
