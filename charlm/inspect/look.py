@@ -8,8 +8,7 @@ import numpy as np
 from rich.text import Text
 
 from charlm.errors import CharlmError
-
-VISIBLE = {"\n": "⏎", "\t": "⇥"}
+from charlm.inspect.show import visible
 
 
 def _rgb_diverging(v):
@@ -33,7 +32,7 @@ def shaded(chars, values, colour=_rgb_diverging, limit=None):
             out.append(" …", style="dim")
             break
         r, g, b = colour(v) if np.isfinite(v) else (255, 255, 255)
-        out.append(VISIBLE.get(ch, ch), style=f"black on rgb({r},{g},{b})")
+        out.append(visible(ch), style=f"black on rgb({r},{g},{b})")
         if ch == "\n":
             out.append("\n")
     return out
@@ -67,7 +66,7 @@ button.on{{background:#333;color:#fff}}
 def _spans(chars, tips, colours):
     out = []
     for ch, tip, (r, g, b) in zip(chars, tips, colours, strict=True):
-        shown = html.escape(VISIBLE.get(ch, ch))
+        shown = html.escape(visible(ch))
         out.append(f'<span style="background:rgb({r},{g},{b})" title="{html.escape(tip)}">'
                    f"{shown}</span>" + ("\n" if ch == "\n" else ""))  # fmt: skip
     return "".join(out)
@@ -135,7 +134,7 @@ def score_html(sc, title="charlm score"):
     colour = surprise_colour(top)
     tips, colours = [], []
     for i, (ch, b, cands) in enumerate(zip(sc.chars, sc.bits, sc.top, strict=True)):
-        likely = ", ".join(f"{VISIBLE.get(s, s)!r} {p:.3f}" for s, p in cands)
+        likely = ", ".join(f"{visible(s)!r} {p:.3f}" for s, p in cands)
         tips.append(f"{i}: {ch!r} " + ("not scored (no context)" if np.isnan(b)
                                         else f"{b:.2f} bits; likeliest: {likely}"))  # fmt: skip
         colours.append(colour(b) if np.isfinite(b) else (255, 255, 255))

@@ -113,7 +113,7 @@ def _shares(scores):
     return np.asarray(scores) / top if top > 0 else np.zeros(len(scores))
 
 
-def _visible(ch):
+def visible(ch):
     """A character as it can be seen shaded: newline and tab get a symbol."""
     return {"\n": "⏎", "\t": "⇥"}.get(ch, ch)
 
@@ -125,20 +125,20 @@ def saliency_text(sal):
     for ch, s in zip(sal.chars, _shares(sal.scores), strict=True):
         shade = int(round(255 * (1 - s)))
         style = f"black on rgb(255,{shade},{shade})" if s >= 0.02 else ""
-        out.append(_visible(ch), style=style)
+        out.append(visible(ch), style=style)
         if ch == "\n":
             out.append("\n")
     out.append("[", style="bold")
-    out.append(_visible(sal.target), style="bold reverse")
+    out.append(visible(sal.target), style="bold reverse")
     out.append("]", style="bold")
     return out
 
 
 def saliency_summary(sal, n=5):
     """The prediction and the n most influential characters, in words."""
-    likely = ", ".join(f"{_visible(c)!r} {p:.2f}" for c, p in sal.top)
+    likely = ", ".join(f"{visible(c)!r} {p:.2f}" for c, p in sal.top)
     lines = [
-        f"prediction of character {sal.at}: {_visible(sal.target)!r} "
+        f"prediction of character {sal.at}: {visible(sal.target)!r} "
         f"with p = {sal.p_target:.3f} (likeliest: {likely})",
         "most influential (position, character, ||dL/dv_t||, share of the largest):",
     ]
@@ -146,7 +146,7 @@ def saliency_summary(sal, n=5):
     top = float(sal.scores.max()) if len(sal.scores) else 0.0
     for i in order:
         share = sal.scores[i] / top if top > 0 else 0.0
-        lines.append(f"  {i:>5}  {_visible(sal.chars[i])!r:>6}  {sal.scores[i]:.3e}  {share:>4.0%}")
+        lines.append(f"  {i:>5}  {visible(sal.chars[i])!r:>6}  {sal.scores[i]:.3e}  {share:>4.0%}")
     return "\n".join(lines)
 
 

@@ -42,19 +42,22 @@ class Recording:
     gates: list  # per layer: {gate name: (T, H)}
     logits: np.ndarray  # (T, V)
 
-    def states(self, which):
-        """[(unit name, (T,) activation)] of every unit's h (or c)."""
+    def _arrays(self, which):
+        """Every layer's h (or c), refused for a cell with no memory c."""
         arrays = self.h if which == "h" else self.c
         if not arrays:
             raise CharlmError(f"--state {which}: this model has no memory c (only an LSTM has)")
+        return arrays
+
+    def states(self, which):
+        """[(unit name, (T,) activation)] of every unit's h (or c)."""
+        arrays = self._arrays(which)
         return [(f"{name}:{k}", a[:, k]) for name, a in zip(self.layers, arrays, strict=True)
                 for k in range(a.shape[1])]  # fmt: skip
 
     def unit(self, spec, which="h"):
         """The (T,) activation of unit "L:K" (or "Lr:K")."""
-        arrays = self.h if which == "h" else self.c
-        if not arrays:
-            raise CharlmError(f"--state {which}: this model has no memory c (only an LSTM has)")
+        arrays = self._arrays(which)
         layer, sep, k = spec.partition(":")
         if not sep or layer not in self.layers or not k.isdigit():
             raise CharlmError(

@@ -11,7 +11,7 @@ from pathlib import Path
 from charlm import memory
 from charlm.errors import CharlmError
 from charlm.nn.model import ModelSpec, param_count
-from charlm.run import checkpoint, rundir, runs
+from charlm.run import rundir, runs
 from charlm.run.optim import describe_schedule
 
 LN2 = math.log(2)
@@ -123,7 +123,7 @@ def from_folder(folder):
     if not folder.is_dir():
         what = "not a folder" if folder.exists() else "no such folder"
         raise CharlmError(f"{folder}: not a run folder ({what})")
-    row = runs.describe(folder)
+    row, meta = runs.read(folder)
     if row is None:
         hint = ""
         if any(rundir.run_files(p) for p in folder.iterdir() if p.is_dir()):
@@ -133,11 +133,7 @@ def from_folder(folder):
         )
     h = History(row["name"], folder, row["status"], written=row["written"])
     h.records = records(folder / rundir.METRICS)
-    ckpt = next(
-        (folder / n for n in (checkpoint.LATEST, checkpoint.BEST) if (folder / n).exists()), None
-    )
-    if ckpt is not None and not row["status"].startswith("damaged"):
-        meta = checkpoint.load_meta(ckpt)
+    if meta is not None:  # read once, with the row
         _fill(
             h,
             meta["config"],

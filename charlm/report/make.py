@@ -46,12 +46,17 @@ def report(names, out=None, force=False):
     return page.write(histories, out, force=force or False, owned=owned, inputs=inputs)
 
 
+def keeps_page(t):
+    """Whether a run keeps report.html: train.report, or (null) matplotlib is installed."""
+    return t.report or (t.report is None and charts.available())
+
+
 def sinks(ck, run_dir):
     """The Metrics sinks a run's config asks for: the live report page (train.report; null:
     on when matplotlib is installed) and the TensorBoard events (train.tensorboard). Refuses
     one that is asked for but not installed."""
     t, out = ck.config.train, []
-    if t.report or (t.report is None and charts.available()):
+    if keeps_page(t):
         files.check_target(Path(run_dir) / page.REPORT, "report", owned=True)  # before step 1
         out.append(page.Live(ck, run_dir))
     if t.tensorboard:
@@ -70,7 +75,7 @@ def check(cfg):
 def final(ck, run_dir):
     """The run's last page, once it has ended (the lock is free, so the status says how)."""
     t = ck.config.train
-    if t.report or (t.report is None and charts.available()):
+    if keeps_page(t):
         path = Path(run_dir) / page.REPORT
         page.write([history.from_folder(run_dir)], path, owned=True)
         return path

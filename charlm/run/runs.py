@@ -40,10 +40,16 @@ def _last_record(folder):
 
 def describe(folder):
     """A dict of one run folder's columns (COLUMNS), or None if it holds no run."""
+    return read(folder)[0]
+
+
+def read(folder):
+    """(describe's row, the checkpoint's metadata or None), the metadata read once; (None,
+    None) for a folder that holds no run."""
     folder = Path(folder)
     held = rundir.run_files(folder)
     if not held:
-        return None
+        return None, None
     written = max(os.lstat(folder / name).st_mtime for name in held)
     row = {"name": folder.name, "folder": str(folder), "written": written}
     row.update(dict.fromkeys(("model", "parameters", "step", "total", "epochs"), None))
@@ -59,13 +65,13 @@ def describe(folder):
             if diverged
             else "no checkpoint yet"
         )
-        return row
+        return row, None
     try:
         meta = checkpoint.load_meta(ckpt)
     except CharlmError as e:
         reason = str(e).removeprefix(f"{ckpt}: ").split(";")[0]
         row["status"] = f"damaged: {ckpt.name} does not read ({reason})"
-        return row
+        return row, None
     t, m = meta["config"].train, meta["config"].model
     spec = ModelSpec.from_config(m, len(meta["vocab"]))
     total = meta["schedule"][-1][1] if meta["schedule"] else t.max_steps
@@ -86,7 +92,7 @@ def describe(folder):
         row["status"] = f"time budget spent at step {meta['step']:,}"
     else:
         row["status"] = f"stopped at step {meta['step']:,}"
-    return row
+    return row, meta
 
 
 def scan(directory):
