@@ -1,5 +1,5 @@
 """Peak memory of sampling after a long prime: charlm reads the prime a chunk at a time
-(charlm.nn.model.read), so the peak should not grow with the prime's length.
+(charlm.nn.infer.read), so the peak should not grow with the prime's length.
 
     python benchmarks/prime_memory.py --checkpoint checkpoints/lstm \
         --text corpora/tinyshakespeare.txt

@@ -19,7 +19,7 @@ import numpy as np
 from charlm import files, memory, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
-from charlm.nn.model import CHUNK
+from charlm.nn.infer import CHUNK
 from charlm.nn.model import forward as model_forward
 from charlm.nn.model import memory as model_memory
 from charlm.report import make as making
@@ -99,7 +99,9 @@ class Model:
     def evaluate(self, text=None, *, path=None, corpus=None):
         """{"loss" (nats/char), "bpc", "chars", "source"} over text (a str), a file (path, read
         with the model's encoding) or, with neither, the run's validation split (corpus: where
-        the run's corpus is now, if it moved; the same text is checked by its SHA-256)."""
+        the run's corpus is now, if it moved; the same text is checked by its SHA-256). The text
+        is read as 128 streams, each but the first warmed up on the 64 characters before its
+        part (charlm.run.train.evaluate): the loss of one stream, read at the speed of many."""
         if path is not None and corpus is not None:
             raise CharlmError(
                 "--text evaluates a file, --corpus the run's validation split: not both"
@@ -118,8 +120,9 @@ class Model:
             ids, source = found.val, f"the validation split of {found.path}"
         if len(ids) < 2:
             raise CharlmError(f"{source}: too short to evaluate (at least 2 characters)")
-        t = cfg.train
-        loss, n = training.evaluate(self.params, self.spec, ids, t.batch_size, t.seq_len)
+        itemsize = self.params["head.weight"].dtype.itemsize
+        memory.require(training.eval_memory(self.spec, itemsize), "evaluating this model needs")
+        loss, n = training.evaluate(self.params, self.spec, ids)
         return {"loss": loss, "bpc": loss / head.LN2, "chars": n, "source": source}
 
     def forward(self, text):

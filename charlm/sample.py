@@ -12,7 +12,8 @@ turn given the current value of all the others (Gibbs sampling).
 import numpy as np
 
 from charlm.errors import CharlmError
-from charlm.nn.model import forward, init_state, read
+from charlm.nn.infer import infer, read
+from charlm.nn.model import forward, init_state
 
 
 def encode_prime(vocab, prime, skip_unknown=False):
@@ -61,7 +62,7 @@ def pick(logits, rng, temperature=1.0, top_k=None, greedy=False):
 def generate(params, spec, prime, length, rng, temperature=1.0, top_k=None, greedy=False):
     """Yield `length` ids that follow prime ((n,) ids, n >= 1) from a unidirectional model."""
     state = init_state(spec, 1, params["head.weight"].dtype)
-    # the prime is read a chunk at a time (model.read): a long prime costs no more memory
+    # the prime is read a chunk at a time (nn.infer.read): a long prime costs no more memory
     last, state = read(params, spec, np.asarray(prime, dtype=np.int64)[:, None], state)
     for _ in range(length):
         i = pick(last[0], rng, temperature, top_k, greedy)
@@ -79,7 +80,7 @@ def fill(params, spec, ids, blanks, rng, temperature=1.0, top_k=None, greedy=Fal
     for sweep in range(sweeps):
         order = blanks if sweep == 0 else rng.permutation(blanks)
         for t in order:
-            logits, _, _ = forward(params, spec, x[:, None])
+            logits, _ = infer(params, spec, x[:, None])
             x[t] = pick(logits[t, 0], rng, temperature, top_k, greedy)
         if greedy and sweep > 0:
             break

@@ -99,11 +99,26 @@ def test_batches_are_contiguous_streams_that_continue_across_windows():
     assert y_last.max() <= ids.max() and (b.offsets + (b.windows - 1) * 10 + 1).max() < 1000
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(2, 400), st.integers(1, 9), st.integers(1, 12))
-def test_eval_windows_predict_every_character_of_a_stream_once(n, batch, seq_len):
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 400), st.integers(1, 9), st.integers(1, 12), st.integers(0, 9), st.booleans())
+def test_eval_windows_score_every_prediction_once(n, streams, seq_len, warmup, cloze):
     ids = np.arange(n)
-    targets = np.concatenate([y.ravel() for _, y in data.eval_windows(ids, batch, seq_len)])
-    assert sorted(targets) == list(range(1, n))  # every character predicted once
-    for x, y in data.eval_windows(ids, batch, seq_len):
-        assert (y == x + 1).all()
+    scored_targets, x_streams, masks = [], [], []
+    for x, y, scored in data.eval_windows(ids, streams, seq_len, warmup, cloze):
+        assert (y == (x if cloze else x + 1)).all()
+        keep = np.ones(x.shape, dtype=bool) if scored is None else scored
+        scored_targets += y[keep].tolist()
+        if not x_streams or x.shape[1] == x_streams[0].shape[1]:  # not the leftover
+            x_streams.append(x)
+            masks.append(keep)
+    first = 0 if cloze else 1
+    assert sorted(scored_targets) == list(range(first, n))  # every prediction scored once
+    columns, keep = np.concatenate(x_streams), np.concatenate(masks)
+    assert (np.diff(columns, axis=0) == 1).all()  # each stream reads consecutive characters
+    assert keep[:, 0].all()  # the first stream scores from the text's first prediction
+    W = warmup if columns.shape[1] > 1 else 0
+    for b in range(1, columns.shape[1]):
+        # a later stream reads the W characters before its part, unscored, then scores on
+        # from where the stream before it stopped
+        assert not keep[:W, b].any() and keep[W:, b].all()
+        assert columns[W, b] == columns[-1, b - 1] + 1

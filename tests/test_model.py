@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from charlm.inspect import gradcheck as gc
 from charlm.inspect.gradcheck import numerical_grad
 from charlm.nn import head, lstm, model
-from charlm.nn.model import ModelSpec, forward, init_params, init_state, read
+from charlm.nn.infer import read
+from charlm.nn.model import ModelSpec, forward, init_params, init_state
 from tests.helpers import assert_grad_close
 
 V = 6

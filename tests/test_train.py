@@ -129,17 +129,25 @@ def test_evaluate_is_the_mean_loss_over_every_prediction(tmp_path):
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
     ids = corpus.val[:51].astype(np.int64)
-    loss, n = train.evaluate(ck.params, ck.spec, ids, batch_size=1, seq_len=7)
+    loss, n = train.evaluate(ck.params, ck.spec, ids, streams=1, seq_len=7)
     # one stream, state carried: the same as one forward over the whole text
     logits, _, _ = forward(ck.params, ck.spec, ids[:-1, None])
     expected, _ = head.cross_entropy(logits, ids[1:, None])
     assert n == 50 and loss == pytest.approx(expected, rel=1e-6)
+
+    def summed(read, score):  # the loss summed over predictions [score, read[1]) of one stream
+        a, b = read
+        logp = head.log_softmax(forward(ck.params, ck.spec, ids[a:b, None])[0][:, 0])
+        return -sum(logp[i - a, ids[i + 1]] for i in range(score, b))
+
     # three streams of 16 predictions, the 2 left over continuing the last: 16 + 16 + 18
-    loss, n = train.evaluate(ck.params, ck.spec, ids, batch_size=3, seq_len=5)
-    total = 0.0
-    for a, b in [(0, 16), (16, 32), (32, 50)]:
-        logits, _, _ = forward(ck.params, ck.spec, ids[a:b, None])
-        total += head.cross_entropy(logits, ids[a + 1 : b + 1, None])[0] * (b - a)
+    loss, n = train.evaluate(ck.params, ck.spec, ids, streams=3, seq_len=5, warmup=0)
+    total = sum(summed((a, b), a) for a, b in [(0, 16), (16, 32), (32, 50)])
+    assert n == 50 and loss == pytest.approx(total / 50, rel=1e-6)
+    # with a warm-up of 4: L = (50 - 4) // 3 = 15; stream 0 scores 0..18, stream 1 reads from
+    # 15 and scores 19..33, stream 2 reads from 30 and scores 34..48 and the leftover 49
+    loss, n = train.evaluate(ck.params, ck.spec, ids, streams=3, seq_len=5, warmup=4)
+    total = summed((0, 19), 0) + summed((15, 34), 19) + summed((30, 50), 34)
     assert n == 50 and loss == pytest.approx(total / 50, rel=1e-6)
 
 

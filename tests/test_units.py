@@ -183,10 +183,8 @@ def test_a_bidirectional_model_scores_each_character_from_both_sides(models):
     doc = json.loads(invoke("score", TEXT, "--checkpoint", m["bilstm"], "--json").stdout)
     model = charlm.load(m["bilstm"])
     ids = model.vocab.encode(TEXT)
-    # evaluate reads a cloze model's windows from every character but the last (its windows
-    # are those of next-character prediction): one more character makes x the whole text
-    padded = np.append(ids, ids[0])
-    loss, n = training.evaluate(model.params, model.spec, padded, 1, len(ids))  # one window
+    # evaluate scores a cloze model on every character: one window holding the whole text
+    loss, n = training.evaluate(model.params, model.spec, ids, 1, len(ids))
     assert n == doc["chars_scored"] == len(ids) and abs(doc["nats_per_char"] - loss) < 1e-9
     result = invoke("neurons", TEXT, "--checkpoint", m["bilstm"], "--json", "--state", "c")
     names = [u["unit"] for u in json.loads(result.stdout)["units"]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from charlm.nn import head
-from charlm.nn.model import forward
+from charlm.nn.infer import infer
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Score:
 def score(params, spec, vocab, ids, k=5):
     """The Score of the model on ids (T,)."""
     ids = np.asarray(ids)
-    logits, _, _ = forward(params, spec, ids[:, None])
+    logits, _ = infer(params, spec, ids[:, None])  # forward only: no cache kept
     logp = head.log_softmax(logits[:, 0].astype(np.float64))
     T = len(ids)
     bits = np.full(T, np.nan)

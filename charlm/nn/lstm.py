@@ -37,6 +37,7 @@ import numpy as np
 from charlm.nn.common import (
     project_input,
     project_input_backward,
+    project_input_steps,
     recurrent_weight,
     sigmoid_grad,
     tanh_grad,
@@ -87,6 +88,40 @@ def forward(p, x, state0):
         np.tanh(c[t + 1], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o * tanh(c_t)
     return h[1:], (h[T].copy(), c[T].copy()), Cache(x, h, c, gates, tanh_c)
+
+
+def infer(p, x, state0):
+    """forward() for reading only: no cache, each step a (features, B) block (charlm.nn.common).
+
+    x (T, B) ids or (T, D, B) floats; state0 (h, c), each (B, H).
+    Returns (out (T, H, B), (h_T, c_T)): every step the same arithmetic as forward().
+
+    The gates' rows are taken in the order i, f, o, g and those of i, f, o halved in the
+    weights and biases, so a step's sigmoids are one block: sigma(a) = (1 + tanh(a/2)) / 2
+    with a/2 already in the product. Halving is exact in floating point: (W/2) h = (W h)/2."""
+    h0, c0 = state0
+    T, B, H = x.shape[0], x.shape[-1], h0.shape[1]
+    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]  # i, f, o, g
+    s = gate_scale(H, h0.dtype)[order]  # 1/2 on i, f, o
+    W = p["weight_hh"][order] * s[:, None]  # (4H, H): a^T = W_hh h^T needs no transposed copy
+    bias = (p["bias_ih"] + p["bias_hh"])[order] * s
+    gates = project_input_steps(p["weight_ih"][order] * s[:, None], bias, x)  # (T, 4H, B)
+    out = np.empty((T, H, B), dtype=h0.dtype)
+    h, c = h0.T.copy(), c0.T.copy()  # (H, B)
+    ig, tanh_c, hW = np.empty_like(h), np.empty_like(h), np.empty((4 * H, B), dtype=h0.dtype)
+    for t in range(T):
+        a = gates[t]
+        a += np.matmul(W, h, out=hW)
+        np.tanh(a, out=a)
+        sigmoids = a[: 3 * H]
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        i, f, o, g = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+        c *= f  # c_t = f * c_{t-1} + i * g
+        c += np.multiply(i, g, out=ig)
+        np.tanh(c, out=tanh_c)
+        h = np.multiply(o, tanh_c, out=out[t])  # h_t = o * tanh(c_t)
+    return out, (h.T.copy(), c.T.copy())
 
 
 def backward(p, cache, dout, dstateT, dh_seen=None):

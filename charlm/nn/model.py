@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charlm.nn import gru, head, lstm, rnn
+from charlm.nn import gru, head, lstm, parallel, rnn
 from charlm.nn.common import is_ids
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
@@ -155,17 +155,25 @@ def layer_params(params, k, suffix=""):
     return {key: params[f"{key}_l{k}{suffix}"] for key in LAYER_KEYS}
 
 
-def _stack_forward(params, spec, suffix, inp, state0, rng):
+def _dropout_masks(spec, window, dtype, rng):
+    """One stack's dropout masks, (T, B, H) after each layer but the last; None when off."""
+    if rng is None or spec.dropout <= 0:
+        return [None] * spec.num_layers
+    shape, scale = (*window, spec.hidden_size), dtype.type(1.0 / (1.0 - spec.dropout))
+    masks = [(rng.random(shape, dtype=dtype) >= spec.dropout) * scale
+             for _ in range(spec.num_layers - 1)]  # fmt: skip
+    return masks + [None]
+
+
+def _stack_forward(params, spec, suffix, inp, state0, masks):
     cell = CELLS[spec.cell]
     caches, finals = [], []
     for k in range(spec.num_layers):
         out, stateT, cache = cell.forward(
             layer_params(params, k, suffix), inp, [s[k] for s in state0]
         )
-        mask = None
-        if k < spec.num_layers - 1 and rng is not None and spec.dropout > 0:
-            keep = rng.random(out.shape, dtype=out.dtype) >= spec.dropout
-            mask = keep * out.dtype.type(1.0 / (1.0 - spec.dropout))
+        mask = masks[k]
+        if mask is not None:
             out = out * mask
         caches.append((cache, mask))
         finals.append(stateT)
@@ -208,12 +216,18 @@ def forward(params, spec, x, state0=None, rng=None):
     if not spec.bidirectional:
         if state0 is None:
             state0 = init_state(spec, B, dtype)
-        feat, stateT, caches = _stack_forward(params, spec, "", inp, state0, rng)
+        masks = _dropout_masks(spec, inp.shape[:2], dtype, rng)
+        feat, stateT, caches = _stack_forward(params, spec, "", inp, state0, masks)
         stacks = [caches]
     else:
         zeros = init_state(spec, B, dtype)
-        top_f, _, caches_f = _stack_forward(params, spec, "", inp, zeros, rng)
-        top_b, _, caches_b = _stack_forward(params, spec, "_reverse", inp[::-1], zeros, rng)
+        # the stacks share nothing until the head: side by side on two cores. The dropout
+        # masks are drawn here, in the sequential order, so the numbers do not depend on it.
+        masks_f, masks_b = (_dropout_masks(spec, inp.shape[:2], dtype, rng) for _ in range(2))
+        (top_f, _, caches_f), (top_b, _, caches_b) = parallel.side_by_side(
+            lambda: _stack_forward(params, spec, "", inp, zeros, masks_f),
+            lambda: _stack_forward(params, spec, "_reverse", inp[::-1], zeros, masks_b),
+        )
         top_b = top_b[::-1]  # top_b[t] has read x_T .. x_t
         H = spec.hidden_size
         feat = np.zeros((T, B, 2 * H), dtype=dtype)
@@ -222,25 +236,6 @@ def forward(params, spec, x, state0=None, rng=None):
         stateT, stacks = None, [caches_f, caches_b]
     logits = head.linear(feat, params["head.weight"], params["head.bias"])
     return logits, stateT, Cache(x, inp, stacks, feat)
-
-
-CHUNK = 256  # steps read at a time when no gradient is wanted: memory stays that of 256 steps
-
-
-def read(params, spec, x, state0=None, chunk=CHUNK):
-    """A unidirectional model read over x (T, B) ids, CHUNK steps at a time, keeping nothing
-    for a backward pass: the memory is that of one chunk, however long x is (a 1 MB prime).
-    Each step computes exactly what forward() computes; only the window is cut.
-    Returns (logits of the last step (B, V), stateT)."""
-    if spec.bidirectional:
-        raise ValueError("read() carries state left to right: a unidirectional model only")
-    state = (
-        state0 if state0 is not None else init_state(spec, x.shape[1], params["head.weight"].dtype)
-    )
-    logits = None
-    for t0 in range(0, x.shape[0], chunk):
-        logits, state, _ = forward(params, spec, x[t0 : t0 + chunk], state)
-    return logits[-1], state
 
 
 def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
@@ -272,9 +267,11 @@ def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
         dtop_b = np.zeros((T, B, H), dtype=dlogits.dtype)
         dtop_b[1:] = dfeat[:-1, :, H:]
         seen_b = None if seen is None else [None] * L
-        dinp_f, g_f, _ = _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, dh_seen)
-        dinp_b, g_b, _ = _stack_backward(
-            params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros, seen_b
+        (dinp_f, g_f, _), (dinp_b, g_b, _) = parallel.side_by_side(
+            lambda: _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, dh_seen),
+            lambda: _stack_backward(
+                params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros, seen_b
+            ),
         )
         if seen is not None:
             dh_seen += [d[::-1] for d in seen_b]  # back in reading order, t = 1 .. T

@@ -21,7 +21,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charlm.nn.common import project_input, project_input_backward, recurrent_weight, tanh_grad
+from charlm.nn.common import (
+    project_input,
+    project_input_backward,
+    project_input_steps,
+    recurrent_weight,
+    tanh_grad,
+)
 
 GATES = 1
 STATE_NAMES = ("h",)
@@ -45,6 +51,20 @@ def forward(p, x, state0):
         a[t] += np.matmul(h[t], W, out=step)
         np.tanh(a[t], out=h[t + 1])
     return h[1:], (h[T].copy(),), Cache(x, h)
+
+
+def infer(p, x, state0):
+    """forward() for reading only: no cache, each step a (features, B) block (charlm.nn.common).
+
+    x (T, B) ids or (T, D, B) floats; state0 (h,) with h (B, H).
+    Returns (out (T, H, B), (h_T,)): every step the same arithmetic as forward()."""
+    (h0,) = state0
+    out = project_input_steps(p["weight_ih"], p["bias_ih"] + p["bias_hh"], x)  # (T, H, B)
+    h, step = h0.T.copy(), np.empty((h0.shape[1], x.shape[-1]), dtype=h0.dtype)
+    for t in range(x.shape[0]):
+        out[t] += np.matmul(p["weight_hh"], h, out=step)
+        h = np.tanh(out[t], out=out[t])
+    return out, (h.T.copy(),)
 
 
 def backward(p, cache, dout, dstateT, dh_seen=None):

@@ -275,19 +275,34 @@ class Batches:
         return self.ids[at].astype(np.int64), self.ids[at + 1].astype(np.int64)
 
 
-def eval_windows(ids, batch_size, seq_len):
-    """Every prediction of a text, once: B streams of L characters (B reduced for short
-    texts), read in windows of seq_len steps, the last one shorter; then the fewer than B
-    characters left over, as one stream (t, 1) that continues the last stream, so a caller
-    carrying state keeps only that stream's column. Yields (x, y), each (t, B) or (t, 1).
+def eval_windows(ids, streams, seq_len, warmup=0, cloze=False):
+    """Every prediction of a text, once, read as `streams` streams side by side (fewer for a
+    short text) in windows of seq_len steps, the last one shorter; then the fewer than B
+    predictions left over, as one stream (t, 1) that continues the last stream, so a caller
+    carrying state keeps only that stream's column.
+
+    A prediction is ids[i] -> ids[i + 1]; for a cloze model (cloze=True) it is position i
+    itself, so x = y and the text's every character is one.
+    warmup: each stream but the first starts this many steps before the first prediction it
+    scores, so it does not predict from a cold (zero) state: those steps' predictions belong
+    to the stream before, and `scored` leaves them out. Stream 0 starts at the text's start.
+    Yields (x, y, scored): x, y (t, B) or (t, 1) ids; scored a (t, B) bool mask, or None when
+    every prediction of the window counts.
     """
-    n = len(ids) - 1  # predictions: ids[i] -> ids[i + 1]
-    B = max(1, min(batch_size, n // seq_len))
-    L = n // B
-    starts = np.arange(B) * L
-    for t0 in range(0, L, seq_len):
-        at = np.add.outer(np.arange(t0, min(t0 + seq_len, L)), starts)
-        yield ids[at].astype(np.int64), ids[at + 1].astype(np.int64)
-    for t0 in range(B * L, n, seq_len):
+    n = len(ids) - (0 if cloze else 1)  # predictions
+    shift = 0 if cloze else 1
+    B = max(1, min(streams, n // (seq_len + warmup)))
+    W = warmup if B > 1 else 0
+    L = (n - W) // B  # the predictions each stream but the first scores; the first, L + W
+    starts = np.arange(B) * L  # stream b reads from b L and scores from b L + W (b > 0)
+    for t0 in range(0, L + W, seq_len):
+        steps = np.arange(t0, min(t0 + seq_len, L + W))
+        at = np.add.outer(steps, starts)
+        scored = None
+        if t0 < W:
+            scored = np.ones(at.shape, dtype=bool)
+            scored[steps < W, 1:] = False
+        yield ids[at].astype(np.int64), ids[at + shift].astype(np.int64), scored
+    for t0 in range(B * L + W, n, seq_len):
         at = np.arange(t0, min(t0 + seq_len, n))[:, None]
-        yield ids[at].astype(np.int64), ids[at + 1].astype(np.int64)
+        yield ids[at].astype(np.int64), ids[at + shift].astype(np.int64), None

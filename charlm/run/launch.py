@@ -141,12 +141,13 @@ def resumed(run_folder, config, sets, force, progress=None):
 def check_memory(cfg, vocab_size):
     """Refuse, before anything is allocated, a run that needs more memory than there is: the
     parameters with their gradients, optimiser state and update scratch, and one window's
-    activations and their gradients (charlm.nn.model.memory)."""
+    activations and their gradients (charlm.nn.model.memory), or an evaluation's window."""
     spec, t = ModelSpec.from_config(cfg.model, vocab_size), cfg.train
     slots = len(SLOTS[t.optimizer])
     itemsize = np.dtype(t.dtype).itemsize
     need = model_memory(spec, t.batch_size, t.seq_len, itemsize, True, slots)
     need += 3 * 8 * t.batch_size * t.seq_len  # the window's ids and offsets
+    need = max(need, training.eval_memory(spec, itemsize))  # an evaluation, between steps
     n = param_count(spec)
     memory.require(
         need,

@@ -25,13 +25,9 @@ import numpy as np
 from charlm import files, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
-from charlm.nn.model import (
-    ModelSpec,
-    forward,
-    init_params,
-    init_state,
-    loss_and_grads,
-)
+from charlm.nn.infer import infer
+from charlm.nn.model import ModelSpec, init_params, init_state, loss_and_grads
+from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, corpora, data, machine
 from charlm.run.budget import Budget, planned_total
 from charlm.run.metrics import METRICS, Metrics, Reporter
@@ -135,19 +131,34 @@ def make_optimizer(cfg):
     return Optimizer(t.optimizer, t.lr, t.momentum, t.beta1, t.beta2, t.eps)
 
 
-def evaluate(params, spec, ids, batch_size, seq_len):
-    """Mean loss in nats per character over every prediction in ids (a whole text),
-    streams carrying their state across windows. Returns (loss, characters predicted)."""
+EVAL_STREAMS = 128  # streams read at once by evaluate(): the fastest on 2 cores (docs/speed.md)
+EVAL_WARMUP = 64  # steps each stream reads before it scores: the state is no longer cold
+EVAL_WINDOW = 64  # steps read at a time
+
+
+def eval_memory(spec, itemsize):
+    """About how many bytes evaluate() needs at most: the parameters and one window."""
+    return model_memory(spec, EVAL_STREAMS, EVAL_WINDOW, itemsize, backward=False)
+
+
+def evaluate(params, spec, ids, streams=EVAL_STREAMS, seq_len=EVAL_WINDOW, warmup=EVAL_WARMUP):
+    """Mean loss in nats per character over every prediction in ids (a whole text), read
+    forward only (nn.infer) as `streams` streams that carry their state across windows, each
+    after the first warmed up on the `warmup` characters before its part (data.eval_windows).
+    A bidirectional model reads each window on its own, with no warm-up (no state to carry).
+    Returns (loss, characters predicted)."""
     total, n, state = 0.0, 0, None
-    for x, y in data.eval_windows(ids, batch_size, seq_len):
-        if spec.bidirectional:
-            y = x
-        elif state is not None and state[0].shape[1] != x.shape[1]:
+    cloze = spec.bidirectional
+    windows = data.eval_windows(ids, streams, seq_len, 0 if cloze else warmup, cloze=cloze)
+    for x, y, scored in windows:
+        if state is not None and state[0].shape[1] != x.shape[1]:
             state = tuple(s[:, -1:] for s in state)  # the leftover continues the last stream
-        logits, state, _ = forward(params, spec, x, state)
-        logp = head.log_softmax(logits)
-        total -= float(np.take_along_axis(logp, y[..., None], axis=-1).sum(dtype=np.float64))
-        n += y.size
+        logits, state = infer(params, spec, x, state)
+        picked = np.take_along_axis(head.log_softmax(logits), y[..., None], axis=-1)[..., 0]
+        if scored is not None:
+            picked = picked[scored]
+        total -= float(picked.sum(dtype=np.float64))
+        n += picked.size
     return total / n, n
 
 
@@ -258,7 +269,7 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
             out_of_time = budget.spent(ck) and ck.step < total
             last = ck.step == total or out_of_time
             if ck.step % t.eval_every == 0 or last:
-                val, _ = evaluate(ck.params, spec, corpus.val, t.batch_size, t.seq_len)
+                val, _ = evaluate(ck.params, spec, corpus.val)
                 best = val < ck.best_val
                 if best:
                     ck.best_val = val

@@ -1,0 +1,102 @@
+"""Evaluation speed: the training forward pass against the forward-only path, on one text.
+
+    python benchmarks/evaluate.py --checkpoint checkpoints/lstm/best.npz \
+        --corpus corpora/tinyshakespeare.txt
+
+Reads the checkpoint's validation split (or --text) with each way in turn, --repeats times
+taking turns, and prints the median seconds, characters per second, the ratio to the first
+row (the training forward pass at the run's batch size, as charlm evaluated before it had
+nn.infer) and the loss. Peak memory is that of one more, untimed read under tracemalloc
+(NumPy reports its arrays to it). Rows:
+    forward   model.forward, keeping the cache, batch-size streams from a zero state
+    infer     nn.infer, no cache, the same streams: the same loss to float rounding
+    + streams 128 streams, each but the first warmed up on 64 characters: what evaluate does
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+import charlm
+from charlm.nn import head
+from charlm.nn.model import forward
+from charlm.run import config, data, machine
+from charlm.run import train as training
+
+
+def forward_eval(params, spec, ids, batch_size, seq_len):
+    """What evaluate() did before the forward-only path: the training forward pass."""
+    total, n, state = 0.0, 0, None
+    for x, y, _ in data.eval_windows(ids, batch_size, seq_len):
+        if state is not None and state[0].shape[1] != x.shape[1]:
+            state = tuple(s[:, -1:] for s in state)
+        logits, state, _ = forward(params, spec, x, state)
+        logp = head.log_softmax(logits)
+        total -= float(np.take_along_axis(logp, y[..., None], axis=-1).sum(dtype=np.float64))
+        n += y.size
+    return total / n
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--corpus", help="where the run's corpus is now, if it moved")
+    ap.add_argument("--text", help="evaluate this file instead of the validation split")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    model = charlm.load(args.checkpoint)
+    if args.text:
+        ids = data.read(args.text, model.config.data.encoding, model.vocab)[0]
+    else:
+        cfg = model.config
+        if args.corpus:
+            cfg = config.apply(cfg, [f"data.corpus={args.corpus}"], "--corpus")
+        found = training.load_corpus(cfg, model.vocab, identity=model.checkpoint.corpus)
+        ids = found.val
+    p, spec, t = model.params, model.spec, model.config.train
+    B = t.batch_size
+
+    def plain(**kw):
+        return lambda: training.evaluate(p, spec, ids, **kw)[0]
+
+    rows = [
+        ("forward", B, 0, lambda: forward_eval(p, spec, ids, B, t.seq_len)),
+        ("infer", B, 0, plain(streams=B, seq_len=t.seq_len, warmup=0)),
+        ("infer + streams", 128, 64, plain()),
+    ]
+    times = {name: [] for name, *_ in rows}
+    losses = {}
+    for _ in range(args.repeats):
+        for name, *_, call in rows:
+            tic = time.perf_counter()
+            losses[name] = call()
+            times[name].append(time.perf_counter() - tic)
+    peaks = {}
+    for name, *_, call in rows:
+        tracemalloc.start()
+        call()
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    info = machine.describe()
+    print(f"{len(ids):,} characters, {spec.describe()} {spec.hidden_size}, {t.dtype}; "
+          f"{info['cpu']}, {os.cpu_count()} cores, numpy {info['numpy']}, "
+          f"{info['blas']}")  # fmt: skip
+    print(f"median of {args.repeats}, taking turns\n")
+    print(f"| {'way':<26}| streams | warm-up | seconds | chars/s | vs forward | peak MB | loss |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    base = statistics.median(times[rows[0][0]])
+    for name, streams, warm, _ in rows:
+        s = statistics.median(times[name])
+        print(
+            f"| {name:<26}| {streams} | {warm} | {s:.2f} | {len(ids) / s:,.0f} "
+            f"| {base / s:.2f}x | {peaks[name]:.0f} | {losses[name]:.5f} |"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
