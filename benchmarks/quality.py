@@ -54,7 +54,7 @@ def charlm_side(cfg, corpus):
         return loss
 
     def evaluate():
-        return train.evaluate(ck.params, spec, corpus.val, t.batch_size, t.seq_len)[0]
+        return train.evaluate(ck.params, spec, corpus.val)[0]
 
     return step, evaluate
 
@@ -113,12 +113,18 @@ def torch_side(cfg, corpus):
     def evaluate():
         rnn.eval()
         total, n, state = 0.0, 0, None
-        for x, y in data.eval_windows(corpus.val, t.batch_size, t.seq_len):
+        windows = data.eval_windows(  # the streams and warm-up of charlm's evaluate()
+            corpus.val, train.EVAL_STREAMS, train.EVAL_WINDOW, train.EVAL_WARMUP
+        )
+        for x, y, scored in windows:
             if state is not None and x.shape[1] == 1:  # the leftover continues the last stream
                 state = tuple(s[:, -1:] for s in state) if m.type == "lstm" else state[:, -1:]
             logp, state = run(x, state)
-            total -= float(logp.gather(-1, torch.from_numpy(y)[..., None]).sum(dtype=torch.float64))
-            n += y.size
+            picked = logp.gather(-1, torch.from_numpy(y)[..., None])[..., 0]
+            if scored is not None:
+                picked = picked[torch.from_numpy(scored)]
+            total -= float(picked.sum(dtype=torch.float64))
+            n += picked.numel()
         return total / n
 
     return step, evaluate

@@ -42,9 +42,8 @@ def _library():
 
 
 def available():
-    """True when the BLAS's thread count can be read and set."""
-    import numpy  # noqa: F401  (loads the BLAS, so /proc/self/maps lists it)
-
+    """True when the BLAS's thread count can be read and set (NumPy, imported by charlm.nn
+    before this is called, has loaded its BLAS, so /proc/self/maps lists it)."""
     return bool(_library())
 
 
