@@ -100,7 +100,7 @@ def main():
     rows = [
         ("forward", B, 0, lambda: forward_eval(p, spec, ids, B, t.seq_len)),
         ("infer", B, 0, plain(streams=B, seq_len=t.seq_len, warmup=0)),
-        ("infer + streams", 128, 64, plain()),
+        ("infer + streams", 128, 64, plain(seq_len=t.seq_len)),
     ]
     times = {name: [] for name, *_ in rows}
     losses = {}

@@ -54,7 +54,7 @@ def charlm_side(cfg, corpus):
         return loss
 
     def evaluate():
-        return train.evaluate(ck.params, spec, corpus.val)[0]
+        return train.evaluate(ck.params, spec, corpus.val, seq_len=t.seq_len)[0]
 
     return step, evaluate
 
@@ -114,7 +114,7 @@ def torch_side(cfg, corpus):
         rnn.eval()
         total, n, state = 0.0, 0, None
         windows = data.eval_windows(  # the streams and warm-up of charlm's evaluate()
-            corpus.val, train.EVAL_STREAMS, train.EVAL_WINDOW, train.EVAL_WARMUP
+            corpus.val, train.EVAL_STREAMS, t.seq_len, train.EVAL_WARMUP
         )
         for x, y, scored in windows:
             if state is not None and x.shape[1] == 1:  # the leftover continues the last stream

@@ -101,7 +101,8 @@ class Model:
         with the model's encoding) or, with neither, the run's validation split (corpus: where
         the run's corpus is now, if it moved; the same text is checked by its SHA-256). The text
         is read as 128 streams, each but the first warmed up on the 64 characters before its
-        part (charlm.run.train.evaluate): the loss of one stream, read at the speed of many."""
+        part, in windows of the run's seq_len (charlm.run.train.evaluate): the loss of one
+        stream, read at the speed of many."""
         if path is not None and corpus is not None:
             raise CharlmError(
                 "--text evaluates a file, --corpus the run's validation split: not both"
@@ -120,9 +121,10 @@ class Model:
             ids, source = found.val, f"the validation split of {found.path}"
         if len(ids) < 2:
             raise CharlmError(f"{source}: too short to evaluate (at least 2 characters)")
-        itemsize = self.params["head.weight"].dtype.itemsize
-        memory.require(training.eval_memory(self.spec, itemsize), "evaluating this model needs")
-        loss, n = training.evaluate(self.params, self.spec, ids)
+        itemsize, seq_len = self.params["head.weight"].dtype.itemsize, cfg.train.seq_len
+        need = training.eval_memory(self.spec, itemsize, seq_len)
+        memory.require(need, "evaluating this model needs")
+        loss, n = training.evaluate(self.params, self.spec, ids, seq_len=seq_len)
         return {"loss": loss, "bpc": loss / head.LN2, "chars": n, "source": source}
 
     def forward(self, text):

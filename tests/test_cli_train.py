@@ -138,7 +138,7 @@ def test_eval_reports_the_validation_loss_or_a_file(workdir):
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
     val = train.load_corpus(ck.config, ck.vocab).val
-    loss, n = train.evaluate(ck.params, ck.spec, val)
+    loss, n = train.evaluate(ck.params, ck.spec, val, seq_len=ck.config.train.seq_len)
     assert got == {"loss": loss, "bpc": loss / np.log(2), "chars": n} and n == len(val) - 1
     assert f"loss {loss:.4f} nats/char" in invoke("eval").stdout
     (workdir / "other.txt").write_text("the dog sat\n")

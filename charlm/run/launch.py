@@ -147,7 +147,7 @@ def check_memory(cfg, vocab_size):
     itemsize = np.dtype(t.dtype).itemsize
     need = model_memory(spec, t.batch_size, t.seq_len, itemsize, True, slots)
     need += 3 * 8 * t.batch_size * t.seq_len  # the window's ids and offsets
-    need = max(need, training.eval_memory(spec, itemsize))  # an evaluation, between steps
+    need = max(need, training.eval_memory(spec, itemsize, t.seq_len))  # an evaluation
     n = param_count(spec)
     memory.require(
         need,

@@ -133,19 +133,21 @@ def make_optimizer(cfg):
 
 EVAL_STREAMS = 128  # streams read at once by evaluate(): the fastest on 2 cores (docs/speed.md)
 EVAL_WARMUP = 64  # steps each stream reads before it scores: the state is no longer cold
-EVAL_WINDOW = 64  # steps read at a time
+EVAL_WINDOW = 64  # steps read at a time, unless the caller gives the run's seq_len
 
 
-def eval_memory(spec, itemsize):
+def eval_memory(spec, itemsize, seq_len=EVAL_WINDOW):
     """About how many bytes evaluate() needs at most: the parameters and one window."""
-    return model_memory(spec, EVAL_STREAMS, EVAL_WINDOW, itemsize, backward=False)
+    return model_memory(spec, EVAL_STREAMS, seq_len, itemsize, backward=False)
 
 
 def evaluate(params, spec, ids, streams=EVAL_STREAMS, seq_len=EVAL_WINDOW, warmup=EVAL_WARMUP):
     """Mean loss in nats per character over every prediction in ids (a whole text), read
-    forward only (nn.infer) as `streams` streams that carry their state across windows, each
-    after the first warmed up on the `warmup` characters before its part (data.eval_windows).
-    A bidirectional model reads each window on its own, with no warm-up (no state to carry).
+    forward only (nn.infer) as `streams` streams that carry their state across windows of
+    seq_len steps, each after the first warmed up on the `warmup` characters before its part
+    (data.eval_windows); the windows' length does not change the loss. A bidirectional model
+    reads each window on its own, with no warm-up (no state to carry): its context is the
+    window, so callers give the run's seq_len, the context it was trained with.
     Returns (loss, characters predicted)."""
     total, n, state = 0.0, 0, None
     cloze = spec.bidirectional
@@ -269,7 +271,7 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
             out_of_time = budget.spent(ck) and ck.step < total
             last = ck.step == total or out_of_time
             if ck.step % t.eval_every == 0 or last:
-                val, _ = evaluate(ck.params, spec, corpus.val)
+                val, _ = evaluate(ck.params, spec, corpus.val, seq_len=t.seq_len)
                 best = val < ck.best_val
                 if best:
                     ck.best_val = val
