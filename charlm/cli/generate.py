@@ -75,5 +75,6 @@ def eval_(
     else:
         console.print(
             f"loss {result['loss']:.4f} nats/char, {result['bpc']:.4f} bits/char, "
-            f"over {result['chars']:,} characters of {result['source']}"
+            f"over {result['chars']:,} character{'s' * (result['chars'] != 1)} of "
+            f"{result['source']}"
         )
