@@ -11,33 +11,46 @@ import threading
 from contextlib import contextmanager
 
 # plain OpenBLAS builds, then NumPy's wheels' scipy-openblas (64-bit and 32-bit integers)
-PREFIXES = ("openblas_", "scipy_openblas_", "scipy_openblas_")
-SUFFIXES = ("", "64_", "")
+PREFIXES = (("openblas_", ""), ("scipy_openblas_", "64_"), ("scipy_openblas_", ""))
 _lock = threading.Lock()
 _found = None  # (get, set) once looked up; () when there is none
+
+
+def loaded():
+    """The OpenBLAS libraries this process has loaded (ctypes handles), from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower()})
+    except OSError:
+        return []
+    libs = []
+    for path in paths:
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError:
+            continue
+    return libs
+
+
+def exported(lib, name):
+    """lib's function `name` under the first of PREFIXES it is exported with, or None."""
+    for pre, suf in PREFIXES:
+        fn = getattr(lib, f"{pre}{name}{suf}", None)
+        if fn is not None:
+            return fn
+    return None
 
 
 def _library():
     global _found
     if _found is None:
         _found = ()
-        try:
-            with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-                paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower()})
-        except OSError:
-            paths = []
-        for path in paths:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for pre, suf in zip(PREFIXES, SUFFIXES, strict=True):
-                get = getattr(lib, f"{pre}get_num_threads{suf}", None)
-                put = getattr(lib, f"{pre}set_num_threads{suf}", None)
-                if get is not None and put is not None:
-                    get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
-                    _found = (get, put)
-                    return _found
+        for lib in loaded():
+            get, put = exported(lib, "get_num_threads"), exported(lib, "set_num_threads")
+            if get is not None and put is not None:
+                get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+                _found = (get, put)
+                break
     return _found
 
 

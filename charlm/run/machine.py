@@ -1,7 +1,7 @@
 """The machine a run trains on, as its report shows it: CPU, cores, NumPy and its BLAS.
 
 The BLAS kernel (OpenBLAS picks one for the CPU at load time) is asked of the loaded library
-itself through ctypes; threadpoolctl, where installed, is not needed for it."""
+itself through ctypes (charlm.nn.blas finds it); threadpoolctl is not needed for it."""
 
 import ctypes
 import os
@@ -9,9 +9,7 @@ import platform
 
 import numpy as np
 
-# The name OpenBLAS exports for its kernel: plain builds, then NumPy's wheels' scipy-openblas
-CORENAME = ("openblas_get_corename", "scipy_openblas_get_corename64_",
-            "scipy_openblas_get_corename")  # fmt: skip
+from charlm.nn import blas as blas_libraries
 
 
 def cpu():
@@ -34,22 +32,12 @@ def blas():
     except (AttributeError, KeyError, TypeError):
         name = "unknown"
     kernel = None
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            libs = {line.split()[-1] for line in f if "openblas" in line.lower()}
-    except OSError:
-        libs = set()
-    for path in sorted(libs):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in CORENAME:
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                kernel = fn().decode("ascii", "replace")
-                break
+    for lib in blas_libraries.loaded():  # the kernel OpenBLAS picked for this CPU at load time
+        fn = blas_libraries.exported(lib, "get_corename")
+        if fn is not None:
+            fn.restype = ctypes.c_char_p
+            kernel = fn().decode("ascii", "replace")
+            break
     return f"{name}, kernel {kernel}" if kernel else name
 
 
