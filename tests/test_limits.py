@@ -262,3 +262,15 @@ def test_import_metadata_that_is_not_what_it_says(project):
     from charlm.handoff import charlm_name
 
     assert all((ck.params[charlm_name(k)] == v.astype("float32")).all() for k, v in half.items())
+
+
+def test_ctrl_c_while_the_command_line_is_parsed_is_one_line(monkeypatch):
+    # typer itself turns a KeyboardInterrupt while parsing into a silent exit 130
+    import typer.core
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer.core.TyperGroup, "make_context", interrupted)
+    result = invoke("eval", "--json")
+    assert result.exit_code == 130 and result.stderr == "charlm: error: interrupted (Ctrl-C)\n"

@@ -146,6 +146,14 @@ class Group(TyperGroup):
         rank = {name: i for i, name in enumerate(self.order)}
         return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
+    def make_context(self, *args, **kwargs):
+        # typer turns a Ctrl-C while the command line is parsed into a silent exit 130
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            say_error("interrupted (Ctrl-C)")
+            raise typer.Exit(130) from None
+
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
