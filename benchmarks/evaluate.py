@@ -23,6 +23,7 @@ import tracemalloc
 import numpy as np
 
 import charlm
+from charlm.memory import keep_freed_memory
 from charlm.nn import head
 from charlm.nn.model import forward
 from charlm.run import config, data, machine
@@ -82,6 +83,7 @@ def main():
     ap.add_argument("--text", help="evaluate this file instead of the validation split")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
+    keep_freed_memory()  # as charlm eval does (charlm/memory.py)
     model = charlm.load(args.checkpoint)
     if args.text:
         ids = data.read(args.text, model.config.data.encoding, model.vocab)[0]

@@ -10,9 +10,6 @@ repeats, and the ratio is the median of the paired ratios. torch gets as many th
 NumPy's BLAS.
 
 For each configuration it also prints:
-  threads   charlm's Python threads: a bidirectional config runs twice, its two stacks one
-            after the other (1, each GEMM on all of the BLAS's threads), then side by side
-            (2, each stack on one BLAS thread: charlm.nn.parallel)
   GFLOP/s   the floating-point work of charlm's matrix products per second of training step
   of GEMM   that rate over the rate NumPy's BLAS reaches on the very same products, timed
             alone in this run: the share of the step spent in matrix products
@@ -142,9 +139,12 @@ def gemm_floor(config):
     return flops, sum(c * gemm_seconds(m, k, n) for m, k, n, c in products)
 
 
-def charlm_stepper(cell, hidden, layers, batch, seq_len, bi, threads=1):
-    from charlm.nn import model, parallel
+def charlm_stepper(cell, hidden, layers, batch, seq_len, bi):
+    from charlm.memory import keep_freed_memory
+    from charlm.nn import model
     from charlm.run.optim import Optimizer, clip_gradients
+
+    keep_freed_memory()  # as training does (charlm/memory.py)
 
     spec = model.ModelSpec(cell, V, hidden, layers, bi)
     rng = np.random.default_rng(0)
@@ -155,7 +155,6 @@ def charlm_stepper(cell, hidden, layers, batch, seq_len, bi, threads=1):
     x, y = (data[1:], data[1:]) if bi else (data[:-1], data[1:])  # cloze: y = x
 
     def step():
-        parallel.set_enabled(threads == 2)  # a bidirectional model's stacks side by side
         _, grads, state[0] = model.loss_and_grads(params, spec, x, y, state[0])
         clip_gradients(grads, "norm", 5.0)
         opt.step(params, grads)
@@ -265,10 +264,8 @@ def worker(side, threads, conn):
             }[key[0], side]
             if what == "sample":
                 steppers[key] = make(*SAMPLE)
-            else:  # "bilstm-256+threads": charlm's two stacks side by side
-                base, threaded = name.removesuffix("+threads"), name.endswith("+threads")
-                extra = (2,) if threaded and side == "charlm" else ()
-                steppers[key] = make(*CONFIGS[base], *extra)
+            else:
+                steppers[key] = make(*CONFIGS[name])
         if what == "sample":
             fn, n = steppers[key], 0
             fn(20)  # warm-up
@@ -314,12 +311,6 @@ def main():
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(CONFIGS)
-    # a bidirectional config twice: its stacks one after the other, then side by side
-    names = [
-        n for name in names for n in ([name, name + "+threads"] if CONFIGS[name][5] else [name])
-    ]
-
-    import charlm.nn  # the engine's process settings (charlm/nn/malloc.py) apply here too
 
     blas = blas_info()
     peak = gemm_seconds(2048, 2048, 2048)
@@ -336,9 +327,7 @@ def main():
         f"BLAS: {blas['library']} {blas.get('version', '')}, kernel {blas.get('kernel', '?')}, "
         f"{blas['threads']} threads; float32 GEMM 2048^3: {peak_gflops:.0f} GFLOP/s"
     )
-    print(f"malloc keeps freed memory: {charlm.nn.KEEPS_FREED_MEMORY}")
     cols = [
-        "threads",
         "charlm",
         "torch",
         "ratio",
@@ -352,7 +341,7 @@ def main():
     print(f"{'config':<13}" + "".join(f"{c:>10}" for c in cols))
     results = []
     for name in names:
-        base, threads = name.removesuffix("+threads"), 2 if name.endswith("+threads") else 1
+        base = name
         chars = CONFIGS[base][3] * CONFIGS[base][4]
         rates, trates = [], []
         for _ in range(args.repeats):
@@ -360,7 +349,7 @@ def main():
             if theirs:
                 trates.append(chars * theirs.ask("train", name, args.seconds))
         flops, floor_s = gemm_floor(CONFIGS[base])
-        r = {"config": base, "threads": threads, "charlm_chars_per_s": statistics.median(rates)}
+        r = {"config": base, "charlm_chars_per_s": statistics.median(rates)}
         step_s = chars / r["charlm_chars_per_s"]
         r["gflops"] = flops / step_s / 1e9
         r["gemm_gflops"] = flops / floor_s / 1e9
@@ -376,7 +365,7 @@ def main():
         t = f"{r['torch_chars_per_s']:>10,.0f}{r['ratio']:>10.2f}" if theirs else " " * 20
         c = f"{r['ceiling_ratio']:>10.2f}{r['tanh_ceiling_ratio']:>10.2f}" if theirs else " " * 20
         print(
-            f"{base:<13}{threads:>10}{r['charlm_chars_per_s']:>10,.0f}{t}{r['gflops']:>10.1f}"
+            f"{base:<13}{r['charlm_chars_per_s']:>10,.0f}{t}{r['gflops']:>10.1f}"
             f"{r['gflops'] / r['gemm_gflops']:>10.0%}{r['floor_chars_per_s']:>10,.0f}{c}"
             f"{r['step_peak_mb']:>10.1f}",
             flush=True,

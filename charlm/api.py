@@ -22,7 +22,7 @@ from charlm.nn import head
 from charlm.nn.infer import CHUNK
 from charlm.nn.model import forward as model_forward
 from charlm.nn.model import memory as model_memory
-from charlm.report import make as making
+from charlm.reporting import make as making
 from charlm.run import checkpoint, data, launch, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training

@@ -124,7 +124,7 @@ LAYERS = {  # top to bottom: a module imports only from its own layer or those b
     "__init__": 3,
     "run": 2,
     "inspect": 2,
-    "report": 2,
+    "reporting": 2,
     "sample": 2,
     "handoff": 2,
     "nn": 1,

@@ -6,9 +6,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from charlm.nn import blas, head, parallel
+from charlm.nn import head
 from charlm.nn.infer import infer, read
-from charlm.nn.model import ModelSpec, backward, forward, init_params, init_state
+from charlm.nn.model import ModelSpec, forward, init_params, init_state
 from charlm.run import data
 from charlm.run import train as training
 
@@ -85,43 +85,3 @@ def test_reading_a_long_text_takes_the_memory_of_one_chunk():
     # eight times the text, the same peak: one chunk's arrays (a forward pass of 16,384
     # steps would keep about 16384 * 2 layers * 7 * 32 * 4 bytes = 29 MB of cache)
     assert peaks[1] < 1.2 * peaks[0] and peaks[1] < 2 * 2**20
-
-
-@pytest.fixture
-def side_by_side():
-    if not blas.available():
-        pytest.skip("the BLAS's threads cannot be set here")
-    parallel.set_enabled(True)
-    yield
-    parallel.set_enabled(False)
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_the_two_stacks_side_by_side_are_bit_identical(cell, side_by_side):
-    spec = ModelSpec(cell, 11, 24, 2, True, 0.3)
-    params = model(spec)
-    x = np.random.default_rng(4).integers(0, 11, (17, 6))
-    runs = []
-    for on in (False, True):
-        parallel.set_enabled(on)
-        rng = np.random.default_rng(5)  # dropout masks: the same draws either way
-        logits, _, cache = forward(params, spec, x, rng=rng)
-        _, dlogits = head.cross_entropy(logits, x)
-        grads, _ = backward(params, spec, cache, dlogits)
-        runs.append((logits, grads, infer(params, spec, x)[0]))
-    (l0, g0, i0), (l1, g1, i1) = runs
-    assert np.array_equal(l0, l1) and np.array_equal(i0, i1)
-    assert all(np.array_equal(g0[k], g1[k]) for k in g0)
-
-
-def test_side_by_side_gives_each_thread_one_blas_thread_and_hands_errors_on(side_by_side):
-    before = blas.threads()
-    seen = parallel.side_by_side(blas.threads, blas.threads)
-    assert seen == (1, 1) and blas.threads() == before
-
-    def fails():
-        raise MemoryError("the worker's")
-
-    with pytest.raises(MemoryError, match="the worker's"):
-        parallel.side_by_side(lambda: 1, fails)
-    assert blas.threads() == before

@@ -16,7 +16,7 @@ from charlm.errors import CharlmError
 app = typer.Typer(
     cls=guard.Group,
     add_completion=False,
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_enable=False,
     help="Character-level RNN, LSTM and GRU language models in plain NumPy.",
 )
@@ -102,13 +102,24 @@ def _version(value: bool):
         raise typer.Exit()
 
 
+def help_without_command(ctx: typer.Context):
+    """A group given no command prints its help (typer's no_args_is_help raises an error type
+    of click's that differs between the versions typer brings). Like --help, it says nothing
+    when the reader stops early (| head -1)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ):
     """Character-level RNN, LSTM and GRU language models in plain NumPy."""
+    help_without_command(ctx)
 
 
 def main():

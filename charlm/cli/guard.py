@@ -21,7 +21,6 @@ import os
 import sys
 
 import typer
-from typer import _click
 from typer.core import TyperGroup
 
 from charlm.errors import CharlmError
@@ -135,6 +134,15 @@ def handled(console=None):
         sys.stdout = saved
 
 
+def is_usage_error(e):
+    """Whether e is the parser's own refusal (an unknown option, a missing argument): click's
+    ClickException, known by its interface, since typer brings click (up to 0.2x) or a copy
+    of its own (after), and neither is ours to import from."""
+    return callable(getattr(e, "format_message", None)) and isinstance(
+        getattr(e, "exit_code", None), int
+    )
+
+
 class Group(TyperGroup):
     """The charlm command group: usage errors in one line, commands run under handled()."""
 
@@ -157,10 +165,9 @@ class Group(TyperGroup):
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
-        except _click.exceptions.NoArgsIsHelpError as e:
-            typer.echo(e.ctx.get_help())
-            code = 0
-        except _click.ClickException as e:
+        except Exception as e:
+            if not is_usage_error(e):
+                raise
             where = e.ctx.command_path if getattr(e, "ctx", None) else "charlm"
             say_error(f"{e.format_message()} (see {where} --help)")
             code = 2

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from charlm import api, files, handoff
-from charlm.cli.app import ForceOpt, app, at_least, console
+from charlm.cli.app import ForceOpt, app, at_least, console, help_without_command
 from charlm.run import synthetic
 
 
@@ -50,8 +50,9 @@ def import_(
 
 
 corpus_app = typer.Typer(
-    no_args_is_help=True, help="Synthetic corpora that test memory over a set distance."
+    invoke_without_command=True, help="Synthetic corpora that test memory over a set distance."
 )
+corpus_app.callback()(help_without_command)
 app.add_typer(corpus_app, name="corpus")
 
 

@@ -5,16 +5,10 @@ score, the inspection commands' read of a text) needs only the logits. infer() r
 infer(): each step a (features, B) block, so the per-step GEMM is W_hh h^T, and no cache.
 Its numbers are forward()'s: the same sums of the same products (tests/test_infer.py holds
 them equal to 1e-12 in float64; with OpenBLAS they are bit-identical).
-
-The two stacks of a bidirectional model share nothing until the head, so they run side by side
-(charlm.nn.parallel, off by default) in forward(), backward() and infer(). (Two halves of the
-streams side by side were tried as well: slower here, and not bit-identical, since OpenBLAS
-picks its kernels by the matrices' widths.)
 """
 
 import numpy as np
 
-from charlm.nn import parallel
 from charlm.nn.model import CELLS, init_state, layer_params
 
 CHUNK = 256  # steps read at a time by read(): memory stays that of 256 steps
@@ -47,10 +41,8 @@ def infer(params, spec, x, state0=None):
         feat, stateT = _stack(params, spec, "", x, state0)
     else:
         zeros = init_state(spec, B, dtype)
-        (top_f, _), (top_b, _) = parallel.side_by_side(
-            lambda: _stack(params, spec, "", x, zeros),
-            lambda: _stack(params, spec, "_reverse", x[::-1], zeros),
-        )
+        top_f, _ = _stack(params, spec, "", x, zeros)
+        top_b, _ = _stack(params, spec, "_reverse", x[::-1], zeros)
         feat = np.zeros((T, 2 * H, B), dtype=dtype)
         feat[1:, :H] = top_f[:-1]  # hf_{t-1}: has read x_<t
         feat[:-1, H:] = top_b[::-1][1:]  # hb_{t+1}: has read x_>t

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charlm.nn import gru, head, lstm, parallel, rnn
+from charlm.nn import gru, head, lstm, rnn
 from charlm.nn.common import is_ids
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
@@ -221,13 +221,9 @@ def forward(params, spec, x, state0=None, rng=None):
         stacks = [caches]
     else:
         zeros = init_state(spec, B, dtype)
-        # the stacks share nothing until the head: side by side on two cores. The dropout
-        # masks are drawn here, in the sequential order, so the numbers do not depend on it.
         masks_f, masks_b = (_dropout_masks(spec, inp.shape[:2], dtype, rng) for _ in range(2))
-        (top_f, _, caches_f), (top_b, _, caches_b) = parallel.side_by_side(
-            lambda: _stack_forward(params, spec, "", inp, zeros, masks_f),
-            lambda: _stack_forward(params, spec, "_reverse", inp[::-1], zeros, masks_b),
-        )
+        top_f, _, caches_f = _stack_forward(params, spec, "", inp, zeros, masks_f)
+        top_b, _, caches_b = _stack_forward(params, spec, "_reverse", inp[::-1], zeros, masks_b)
         top_b = top_b[::-1]  # top_b[t] has read x_T .. x_t
         H = spec.hidden_size
         feat = np.zeros((T, B, 2 * H), dtype=dtype)
@@ -267,11 +263,9 @@ def backward(params, spec, cache, dlogits, dstateT=None, seen=None):
         dtop_b = np.zeros((T, B, H), dtype=dlogits.dtype)
         dtop_b[1:] = dfeat[:-1, :, H:]
         seen_b = None if seen is None else [None] * L
-        (dinp_f, g_f, _), (dinp_b, g_b, _) = parallel.side_by_side(
-            lambda: _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, dh_seen),
-            lambda: _stack_backward(
-                params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros, seen_b
-            ),
+        dinp_f, g_f, _ = _stack_backward(params, spec, "", stacks[0], dtop_f, zeros, dh_seen)
+        dinp_b, g_b, _ = _stack_backward(
+            params, spec, "_reverse", stacks[1], dtop_b[::-1], zeros, seen_b
         )
         if seen is not None:
             dh_seen += [d[::-1] for d in seen_b]  # back in reading order, t = 1 .. T

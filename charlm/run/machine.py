@@ -1,15 +1,12 @@
 """The machine a run trains on, as its report shows it: CPU, cores, NumPy and its BLAS.
 
-The BLAS kernel (OpenBLAS picks one for the CPU at load time) is asked of the loaded library
-itself through ctypes (charlm.nn.blas finds it); threadpoolctl is not needed for it."""
+The BLAS kernel (OpenBLAS picks one for the CPU at load time) is asked of threadpoolctl when
+it is installed (the bench extra); without it the report names the library only."""
 
-import ctypes
 import os
 import platform
 
 import numpy as np
-
-from charlm.nn import blas as blas_libraries
 
 
 def cpu():
@@ -31,14 +28,12 @@ def blas():
         name = f"{info.get('name', 'unknown')} {info.get('version', '')}".strip()
     except (AttributeError, KeyError, TypeError):
         name = "unknown"
-    kernel = None
-    for lib in blas_libraries.loaded():  # the kernel OpenBLAS picked for this CPU at load time
-        fn = blas_libraries.exported(lib, "get_corename")
-        if fn is not None:
-            fn.restype = ctypes.c_char_p
-            kernel = fn().decode("ascii", "replace")
-            break
-    return f"{name}, kernel {kernel}" if kernel else name
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return name
+    kernels = [i.get("architecture") for i in threadpool_info() if i.get("user_api") == "blas"]
+    return f"{name}, kernel {kernels[0]}" if kernels and kernels[0] else name
 
 
 def describe():

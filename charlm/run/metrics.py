@@ -46,7 +46,7 @@ class Metrics:
     resumed into another folder comes from; its lines up to resume_step start the new file.
     sinks: objects with open(path) (called once the file holds the records kept so far),
     record(dict) (each new record, after it is on disk) and close(): the report page and
-    the TensorBoard events (charlm.report) are made from the same records.
+    the TensorBoard events (charlm.reporting) are made from the same records.
 
     Every record gets "time", the Unix time it was written."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charlm import files, sample
+from charlm import files, memory, sample
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.infer import infer
@@ -149,6 +149,7 @@ def evaluate(params, spec, ids, streams=EVAL_STREAMS, seq_len=EVAL_WINDOW, warmu
     reads each window on its own, with no warm-up (no state to carry): its context is the
     window, so callers give the run's seq_len, the context it was trained with.
     Returns (loss, characters predicted)."""
+    memory.keep_freed_memory()
     total, n, state = 0.0, 0, None
     cloze = spec.bidirectional
     windows = data.eval_windows(ids, streams, seq_len, 0 if cloze else warmup, cloze=cloze)
@@ -200,6 +201,7 @@ def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_f
     Returns the reason it ended: "done", "stopped"
     (should_stop() became true; a checkpoint is saved first) or "time" (a time budget,
     train.minutes, was spent before the planned steps: charlm.run.budget)."""
+    memory.keep_freed_memory()
     reporter = reporter or Reporter()
     cfg, spec, batches = ck.config, ck.spec, corpus.batches
     t = cfg.train

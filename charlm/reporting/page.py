@@ -1,5 +1,5 @@
 """The report page: one self-contained HTML file (no script, font, style or image from
-anywhere else; it opens offline) with a run's header, its charts (inline SVG, charlm.report
+anywhere else; it opens offline) with a run's header, its charts (inline SVG, charlm.reporting
 .charts), the samples written during training (newest first, each folded) and its config;
 for several runs, one table side by side (every config value that differs) and overlaid
 curves.
@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from charlm import files
-from charlm.report import charts, history
+from charlm.reporting import charts, history
 from charlm.run import config as config_mod
 from charlm.run import rundir
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from charlm import files
 from charlm.errors import CharlmError
-from charlm.report.history import records
+from charlm.reporting.history import records
 from charlm.run import rundir
 
 EVENTS = rundir.EVENTS  # TensorBoard reads any file named *tfevents*

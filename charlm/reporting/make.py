@@ -10,7 +10,7 @@ from pathlib import Path
 
 from charlm import files
 from charlm.errors import CharlmError
-from charlm.report import charts, history, page, tensorboard
+from charlm.reporting import charts, history, page, tensorboard
 from charlm.run import rundir
 
 
