@@ -1,4 +1,4 @@
-"""The one exception type users see: the CLI prints its message as one line and exits 2."""
+"""The exception types users see: the CLI prints the message as one line and exits 2."""
 
 
 class CharlmError(Exception):
@@ -6,3 +6,54 @@ class CharlmError(Exception):
 
     The message says what is wrong, where, and how to fix it, in one line.
     """
+
+
+class ArgumentError(CharlmError):
+    """A refused argument of a public call, named as the caller wrote it.
+
+    param: the parameter's name in the Python call (top_k); value: what was given; rule: what
+    is allowed, in which "{name}" stands for another parameter. From Python it reads
+        top_k=0: must be 1 or more
+    and the command line names its own options instead (charlm.cli.guard):
+        --top-k 0: must be 1 or more
+    """
+
+    HIDDEN = object()  # a value not worth repeating (a whole text): "param: rule"
+    WHOLE = object()  # the rule says it all, naming the parameters it is about
+
+    def __init__(self, param, value, rule):
+        self.param, self.value, self.rule = param, value, rule
+        super().__init__(self.render(lambda name: name, python=True))
+
+    def render(self, option, python=False):
+        """The message with every parameter name p shown as option(p)."""
+        names = _Names(option)
+        rule = self.rule.format_map(names)
+        if self.value is self.WHOLE:
+            return rule
+        if self.value is self.HIDDEN:
+            return f"{self.param if python else option(self.param)}: {rule}"
+        if python:
+            return f"{self.param}={_show(self.value)}: {rule}"
+        return f"{option(self.param)} {_show(self.value, cli=True)}: {rule}"
+
+
+class _Names(dict):
+    def __init__(self, option):
+        super().__init__()
+        self.option = option
+
+    def __missing__(self, key):  # "{name}", or "{flag=True}": a flag to give
+        name, _, value = key.partition("=")
+        return self.option(name) if self.option(name) != name else key
+
+
+def literal(text):
+    """text inside a rule, its braces kept as they are."""
+    return str(text).replace("{", "{{").replace("}", "}}")
+
+
+def _show(value, cli=False):
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)

@@ -11,7 +11,7 @@ turn given the current value of all the others (Gibbs sampling).
 
 import numpy as np
 
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError, CharlmError, literal
 from charlm.nn.infer import infer, read
 from charlm.nn.model import forward, init_state
 
@@ -22,7 +22,8 @@ def encode_prime(vocab, prime, skip_unknown=False):
     try:
         return vocab.encode(prime, skip_unknown)
     except CharlmError as e:
-        raise CharlmError(f"--prime: {e}; pass --skip-unknown to drop them") from None
+        rule = f"{literal(e)}; pass {{skip_unknown=True}} to drop them"
+        raise ArgumentError("prime", ArgumentError.HIDDEN, rule) from None
 
 
 def start_ids(vocab):

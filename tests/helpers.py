@@ -115,9 +115,27 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def refused(result, message):
-    """Exit status 2 and one line on stderr, `charlm: error: ...` holding message, cut short."""
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("charlm: error: ") and result.stderr.count("\n") == 1
-    assert message in result.stderr, result.stderr
-    assert len(result.stderr) < 700, result.stderr  # values quoted in errors are cut short
+def refused(result, message, code=2):
+    """Exit status 2 and one line on stderr, `charlm: error: ...` holding message, cut short:
+    a result of invoke() or a finished subprocess (its stderr bytes or text)."""
+    status = getattr(result, "exit_code", getattr(result, "returncode", None))
+    err = result.stderr
+    err = err.decode("utf-8", "replace") if isinstance(err, bytes) else err
+    assert status == code, err
+    assert err.startswith("charlm: error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert len(err) < 700, err  # values quoted in errors are cut short
+
+
+def launched(ck, corpus, run_dir):
+    """What charlm.run.loop.run trains: ck (a fresh run or a loaded checkpoint) into run_dir,
+    planned as charlm.run.launch plans it (its schedule kept if it has one)."""
+    from pathlib import Path
+
+    from charlm.run import launch, optim, train
+
+    windows = corpus.batches.windows
+    if ck.schedule is None:
+        ck.schedule = optim.plan(ck.config.train, train.total_steps(ck.config, windows))
+    total = train.total_steps(ck.config, windows, ck.schedule)
+    return launch.Launch(ck, corpus, Path(run_dir), total, force=False)

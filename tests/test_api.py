@@ -9,14 +9,7 @@ import pytest
 import charlm
 from charlm.nn import head
 from charlm.nn.model import forward
-from tests.helpers import TINY, invoke, write_corpus
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_corpus(tmp_path / "corpus.txt", 3000)
-    return tmp_path
+from tests.helpers import TINY, invoke
 
 
 def overrides():

@@ -9,45 +9,29 @@ import pytest
 
 import charlm
 import charlm.run.optim
-from charlm.run import budget
-from tests.helpers import TINY, invoke, refused, write_corpus
+from charlm.run import loop
+from tests.helpers import TINY, invoke, refused
 
 SETS = [TINY[i + 1] for i in range(0, len(TINY), 2)] + ["train.eval_every=40"]
 
 
 class Clock:
-    """perf_counter for charlm.run.train: each call moves time on by `tick` seconds (a step
-    reads it twice), and `slow` times that once the plan is made."""
+    """The training loop's clock (charlm.train's clock=, or charlm.run.loop.CLOCK for the
+    CLI): each call moves time on by `tick` seconds (a step reads it twice), and by `slow`
+    times that once its time passes `after` (a 30-second budget plans at 12: twice the 6
+    seconds of warm-up, since a step reads it twice)."""
 
-    def __init__(self, tick, slow=1.0):
-        self.now, self.tick, self.slow, self.planned = 0.0, tick, slow, False
+    def __init__(self, tick, slow=1.0, after=13.0):
+        self.now, self.tick, self.slow, self.after = 0.0, tick, slow, after
 
     def __call__(self):
-        self.now += self.tick * (self.slow if self.planned else 1.0)
+        self.now += self.tick * (self.slow if self.now >= self.after else 1.0)
         return self.now
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_corpus(tmp_path / "corpus.txt", 3000)
-    return tmp_path
-
-
-def clocked(monkeypatch, clock):
-    monkeypatch.setattr("charlm.run.train.time.perf_counter", clock)
-    real_fix = budget.Budget.fix
-
-    def fix(self, ck):
-        clock.planned = True
-        return real_fix(self, ck)
-
-    monkeypatch.setattr(budget.Budget, "fix", fix)
-
-
 def test_the_plan_fills_the_budget_and_is_recorded(workdir, monkeypatch):
-    clocked(monkeypatch, Clock(0.05))  # 0.05 s a step: 1 minute is 1,200 steps
-    model = charlm.train(corpus="corpus.txt", minutes=1, run="m", overrides=SETS)
+    clock = Clock(0.05)  # 0.05 s a step: 1 minute is 1,200 steps
+    model = charlm.train(corpus="corpus.txt", minutes=1, run="m", overrides=SETS, clock=clock)
     records = [json.loads(r) for r in (workdir / "checkpoints/m/metrics.jsonl").open()]
     plan = [r for r in records if r["kind"] == "plan"]
     assert len(plan) == 1 and plan[0]["steps_per_s"] == pytest.approx(20.0)
@@ -63,28 +47,31 @@ def test_the_plan_fills_the_budget_and_is_recorded(workdir, monkeypatch):
 
 
 def test_a_run_stopped_after_its_plan_resumes_exactly(workdir, monkeypatch):
-    clocked(monkeypatch, Clock(0.05))
-    once = charlm.train(corpus="corpus.txt", minutes=0.5, run="once", overrides=SETS)
-    clocked(monkeypatch, Clock(0.05))
+    clock = Clock(0.05)
+    once = charlm.train(corpus="corpus.txt", minutes=0.5, run="once", overrides=SETS,
+                        clock=clock)  # fmt: skip
+    clock = Clock(0.05)
     steps = []
     stop = charlm.train(corpus="corpus.txt", minutes=0.5, run="twice", overrides=SETS,
-                        callback=steps.append, should_stop=lambda: len(steps) > 150)  # fmt: skip
+                        callback=steps.append, should_stop=lambda: len(steps) > 150,
+                        clock=clock)  # fmt: skip
     assert stop.outcome == "stopped" and 120 < stop.step < once.step  # after the plan (120)
-    clocked(monkeypatch, Clock(0.05))
-    twice = charlm.train(resume="checkpoints/twice")
+    clock = Clock(0.05)
+    twice = charlm.train(resume="checkpoints/twice", clock=clock)
     assert twice.checkpoint.schedule == once.checkpoint.schedule and twice.step == once.step
     for name, p in once.params.items():
         assert np.array_equal(twice.params[name], p), name
 
 
 def test_a_slower_machine_stops_at_the_budget_and_says_how_far(workdir, monkeypatch):
-    clocked(monkeypatch, Clock(0.05, slow=2.0))  # twice as slow once planned
-    model = charlm.train(corpus="corpus.txt", minutes=0.5, run="slow", overrides=SETS)
+    clock = Clock(0.05, slow=2.0)  # twice as slow once planned
+    model = charlm.train(corpus="corpus.txt", minutes=0.5, run="slow", overrides=SETS,
+                         clock=clock)  # fmt: skip
     assert model.outcome == "time" and model.step < model.total
     assert model.checkpoint.elapsed >= 30 and charlm.load("checkpoints/slow").step == model.step
     rows = {r["name"]: r for r in json.loads(invoke("runs", "--json").stdout)}
     assert rows["slow"]["status"] == f"time budget spent at step {model.step:,}"
-    clocked(monkeypatch, Clock(0.05, slow=2.0))
+    monkeypatch.setattr(loop, "CLOCK", Clock(0.05, slow=2.0))  # the CLI's runs read it
     result = invoke("train", "--corpus", "corpus.txt", "--minutes", 0.5, "--run", "cli",
                     *TINY, "--set", "train.eval_every=40")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -97,7 +84,7 @@ def test_refusals(workdir):
             "--steps and --minutes both say how long to train: give one")  # fmt: skip
     refused(invoke("train", "--corpus", "corpus.txt", "--minutes", 0, *TINY),
             "train.minutes must be > 0.0")  # fmt: skip
-    refused(invoke("train", "--corpus", "corpus.txt", "--minutes", "nan", *TINY), "a number")
+    refused(invoke("train", "--corpus", "corpus.txt", "--minutes", "nan", *TINY), "a finite number")
     assert invoke("train", "--corpus", "corpus.txt", "--steps", 3, *TINY).exit_code == 0
     refused(invoke("train", "--resume", "--set", "train.minutes=2"),
             "cannot change train.minutes when resuming")  # fmt: skip

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from charlm.cli import app
 from charlm.run import checkpoint, rundir, train
-from tests.helpers import write_corpus
+from tests.helpers import invoke, refused
 
 runner = CliRunner()
 SMALL = [
@@ -22,25 +21,6 @@ SMALL = [
     "--set", "train.eval_every=5", "--set", "train.sample_every=10",
     "--set", "train.checkpoint_every=4",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A project folder: corpus.txt, and checkpoints/ created by the runs."""
-    monkeypatch.chdir(tmp_path)
-    write_corpus(tmp_path / "corpus.txt", 1500)
-    return tmp_path
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, message):
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("charlm: error: ") and result.stderr.count("\n") == 1
-    assert message in result.stderr, result.stderr
-    assert "Traceback" not in result.output
 
 
 def test_train_shows_progress_and_writes_checkpoints(workdir):
@@ -62,14 +42,12 @@ def test_train_shows_progress_and_writes_checkpoints(workdir):
 
 def test_resume_continues_and_a_finished_run_is_not_overwritten(workdir):
     assert invoke("train", "--corpus", "corpus.txt", "--steps", 6, *SMALL).exit_code == 0
-    one_line_error(
+    refused(
         invoke("train", "--corpus", "corpus.txt", *SMALL),
         "checkpoints/lstm already holds a run; continue it with "
         "`charlm train --resume checkpoints/lstm`",
     )
-    one_line_error(
-        invoke("train", "--resume"), "already at step 6 of 6; train further with --steps"
-    )
+    refused(invoke("train", "--resume"), "already at step 6 of 6; train further with --steps")
     result = invoke("train", "--resume", "--steps", 10)
     assert result.exit_code == 0, result.output
     assert "resuming at step 6" in result.stdout and checkpoint.load("checkpoints/lstm").step == 10
@@ -77,11 +55,11 @@ def test_resume_continues_and_a_finished_run_is_not_overwritten(workdir):
         "train", "--resume", "checkpoints/lstm", "--steps", 11, "--set", "train.lr=0.01"
     )
     assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").config.train.lr == 0.01
-    one_line_error(
+    refused(
         invoke("train", "--resume", "--steps", 12, "--set", "model.hidden_size=9"),
         "cannot change model.hidden_size when resuming",
     )
-    one_line_error(invoke("train", "checkpoints/lstm"), "charlm train --resume checkpoints/lstm")
+    refused(invoke("train", "checkpoints/lstm"), "charlm train --resume checkpoints/lstm")
     result = invoke("train", "--corpus", "corpus.txt", "--steps", 3, "--force", *SMALL)
     assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").step == 3
 
@@ -105,12 +83,12 @@ def test_sample_streams_from_the_newest_checkpoint(workdir):
 
 
 def test_sample_errors(workdir):
-    one_line_error(invoke("sample"), "no checkpoint under checkpoints/")
+    refused(invoke("sample"), "no checkpoint under checkpoints/")
     invoke("train", "--corpus", "corpus.txt", "--steps", 2, *SMALL)
-    one_line_error(invoke("sample", "--temperature", 0), "--temperature 0: must be > 0")
-    one_line_error(invoke("sample", "--length", -1), "--length -1: must be 0 or more")
-    one_line_error(invoke("sample", "--top-k", 0), "--top-k 0: must be 1 or more")
-    one_line_error(
+    refused(invoke("sample", "--temperature", 0), "--temperature 0: must be > 0")
+    refused(invoke("sample", "--length", -1), "--length -1: must be 0 or more")
+    refused(invoke("sample", "--top-k", 0), "--top-k 0: must be 1 or more")
+    refused(
         invoke("sample", "--prime", "QX the"),
         "--prime: 2 characters ('Q' 'X') not in the model's vocabulary; pass --skip-unknown",
     )
@@ -126,7 +104,7 @@ def test_a_bidirectional_model_fills_blanks(workdir):
     out = result.stdout.rstrip("\n")
     assert len(out) == len("the c_t sat on __ mat") and "_" not in out
     assert out[:5] == "the c" and out[6:15] == "t sat on " and out[17:] == " mat"
-    one_line_error(invoke("sample", "--prime", "the cat"), "--prime has no blank '_'")
+    refused(invoke("sample", "--prime", "the cat"), "--prime: has no blank '_'")
     result = invoke("sample", "--prime", "the c?t", "--blank", "?", "--greedy")
     assert result.exit_code == 0 and "?" not in result.stdout
 
@@ -145,16 +123,14 @@ def test_eval_reports_the_validation_loss_or_a_file(workdir):
     got = json.loads(invoke("eval", "--text", "other.txt", "--json").stdout)
     assert got["chars"] == 11
     (workdir / "bad.txt").write_text("the Zebra")
-    one_line_error(invoke("eval", "--text", "bad.txt"), "2 characters ('Z' 'b') not in the")
+    refused(invoke("eval", "--text", "bad.txt"), "2 characters ('Z' 'b') not in the")
 
 
 def test_bad_train_options_are_one_line_errors(workdir):
-    one_line_error(
-        invoke("train", "--set", "train.lr"), "--set train.lr: expected section.key=value"
-    )
-    one_line_error(invoke("train", "--set", "train.lrr=1"), "did you mean 'train.lr'?")
-    one_line_error(invoke("train", "--corpus", "missing.txt"), "missing.txt: corpus file not found")
-    one_line_error(
+    refused(invoke("train", "--set", "train.lr"), "--set train.lr: expected section.key=value")
+    refused(invoke("train", "--set", "train.lrr=1"), "did you mean 'train.lr'?")
+    refused(invoke("train", "--corpus", "missing.txt"), "missing.txt: corpus file not found")
+    refused(
         invoke("train", "--corpus", "corpus.txt", "--set", "train.batch_size=500"),
         "too short for batch_size 500 x seq_len 64",
     )
@@ -187,8 +163,8 @@ def test_a_second_trainer_of_the_same_folder_is_refused(workdir):
     before = latest.read_bytes()
     with rundir.locked(workdir / "checkpoints" / "lstm"):  # as another trainer would hold it
         busy = f"checkpoints/lstm is being trained right now (charlm train, pid {os.getpid()})"
-        one_line_error(invoke("train", "--resume", "--steps", 8), busy)
-        one_line_error(invoke("train", "--corpus", "corpus.txt", "--force", *SMALL), busy)
+        refused(invoke("train", "--resume", "--steps", 8), busy)
+        refused(invoke("train", "--corpus", "corpus.txt", "--force", *SMALL), busy)
     assert latest.read_bytes() == before
     result = invoke("train", "--resume", "--steps", 8)
     assert result.exit_code == 0 and checkpoint.load(latest).step == 8
@@ -201,7 +177,7 @@ def test_resume_refuses_a_damaged_training_state_that_sampling_can_ignore(workdi
         arrays = {k: z[k] for k in z.files if k != "optim/m.head.bias"}
     np.savez(latest, **arrays)
     before = latest.read_bytes()
-    one_line_error(
+    refused(
         invoke("train", "--resume", "--steps", 8),
         "optimiser state 'optim/m.head.bias' is missing or damaged; cannot resume",
     )

@@ -105,15 +105,15 @@ def test_cli_table_chart_and_json(tmp_path):
 
 
 def test_cli_on_a_trained_checkpoint(tmp_path):
-    from charlm.run import checkpoint, train
-    from tests.helpers import small_config
+    from charlm.run import checkpoint, loop, train
+    from tests.helpers import launched, small_config
 
     cfg = small_config(tmp_path, "model.num_layers=2", "train.max_steps=5")
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
     run_dir = tmp_path / "checkpoints" / "test"
     rundir.prepare(run_dir, fresh=True)
-    train.run(ck, corpus, run_dir)
+    loop.run(launched(ck, corpus, run_dir))
     text = "the cat sat on a mat and then dog ran to it"
     path = run_dir / checkpoint.LATEST
     args = ["gradflow", text, "--checkpoint", str(path), "--checkpoint", str(path)]
@@ -125,7 +125,7 @@ def test_cli_on_a_trained_checkpoint(tmp_path):
     assert a["norm"] == b["norm"] and len(a["layer_norm"]) == 2
     result = runner.invoke(app, [*args, "--length", "60"])
     assert result.exit_code == 2
-    assert "--length 60 needs 61 characters and the text has 43" in result.output
+    assert "--length 60: needs 61 characters and the text has 43" in result.output
 
 
 def test_cli_png(tmp_path):

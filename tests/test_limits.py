@@ -18,7 +18,7 @@ import pytest
 from charlm import memory
 from charlm.nn.model import ModelSpec, init_params, param_count
 from charlm.nn.model import memory as model_memory
-from charlm.run import checkpoint, launch, optim, rundir, train
+from charlm.run import checkpoint, launch, loop, optim, rundir
 from tests.helpers import TINY as S
 from tests.helpers import invoke, refused, tree_state, write_corpus
 
@@ -190,7 +190,7 @@ def test_an_interrupted_extension_continues_its_plan_exactly(project):
     with rundir.locked(start.run_dir):
         rundir.prepare(start.run_dir, fresh=False)
         stop = lambda: start.ck.step >= 11  # noqa: E731
-        assert train.run(start.ck, start.corpus, start.run_dir, should_stop=stop) == "stopped"
+        assert loop.run(start, should_stop=stop)[0] == "stopped"
     result = invoke("train", "--resume", "checkpoints/twin", "--steps", 30)
     assert result.exit_code == 0 and "extending" not in result.stdout
     a, b = checkpoint.load("checkpoints/base"), checkpoint.load("checkpoints/twin")

@@ -13,9 +13,9 @@ from charlm.inspect import saliency as sal
 from charlm.inspect import show
 from charlm.inspect.gradcheck import numerical_grad
 from charlm.nn.model import ModelSpec, init_params
-from charlm.run import checkpoint, rundir, train
+from charlm.run import checkpoint, loop, rundir, train
 from charlm.run.data import Vocab
-from tests.helpers import assert_grad_close, small_config
+from tests.helpers import assert_grad_close, launched, small_config
 
 runner = CliRunner()
 VOCAB = Vocab(np.array([ord(c) for c in sorted("\n <>&abcde")], dtype=np.uint32))
@@ -56,7 +56,7 @@ def test_the_default_prediction_and_target():
     assert after.target == after.top[0][0]  # after the text: the model's own first choice
     inside = sal.saliency(params, spec, VOCAB, ids, at=3)
     assert inside.target == " " and "".join(inside.chars) == "abc"
-    with pytest.raises(CharlmError, match="--at 0: must be from 1 to 6"):
+    with pytest.raises(CharlmError, match="at=0: must be from 1 to 6"):
         sal.saliency(params, spec, VOCAB, ids, at=0)
 
 
@@ -116,7 +116,7 @@ def trained(tmp_path, monkeypatch):
     ck = train.new_run(cfg, corpus.vocab)
     run_dir = tmp_path / "checkpoints" / "test"
     rundir.prepare(run_dir, fresh=True)
-    train.run(ck, corpus, run_dir)
+    loop.run(launched(ck, corpus, run_dir))
     return ck, run_dir / checkpoint.LATEST
 
 

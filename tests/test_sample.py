@@ -57,7 +57,7 @@ def test_prime_parsing():
     vocab = data.Vocab(np.sort(np.array([ord(c) for c in " Iamhnu_"], dtype=np.uint32)))
     ids, blanks = sample.parse_blanks(vocab, "I am __ hun", "_")
     assert blanks == [5, 6] and vocab.decode(ids) == "I am    hun"
-    with pytest.raises(CharlmError, match=r"--prime: 1 character \('z'\) not in the model's"):
+    with pytest.raises(CharlmError, match=r"prime: 1 character \('z'\) not in the model's"):
         sample.encode_prime(vocab, "Iz")
     assert vocab.decode(sample.encode_prime(vocab, "Iz", skip_unknown=True)) == "I"
     assert sample.start_ids(vocab).tolist() == [0]  # no newline in this vocabulary

@@ -11,15 +11,15 @@ import pytest
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.model import forward
-from charlm.run import checkpoint, config, launch, rundir, train
-from tests.helpers import small_config, write_corpus
+from charlm.run import checkpoint, config, launch, loop, rundir, train
+from tests.helpers import launched, small_config, write_corpus
 
 
 def train_run(cfg, run_dir, ck=None):
     corpus = train.load_corpus(cfg, ck.vocab if ck else None)
     ck = ck or train.new_run(cfg, corpus.vocab)
     rundir.prepare(run_dir, fresh=ck.step == 0)
-    assert train.run(ck, corpus, run_dir) == "done"
+    assert loop.run(launched(ck, corpus, run_dir))[0] == "done"
     return ck
 
 
@@ -78,7 +78,8 @@ def test_a_schedule_resumes_where_it_stopped(tmp_path):
     corpus = train.load_corpus(cfg)
     ck = train.new_run(cfg, corpus.vocab)
     rundir.prepare(tmp_path / "split", fresh=True)
-    assert train.run(ck, corpus, tmp_path / "split", should_stop=lambda: ck.step == 17) == "stopped"
+    start = launched(ck, corpus, tmp_path / "split")
+    assert loop.run(start, should_stop=lambda: ck.step == 17)[0] == "stopped"
     resumed = train_run(cfg, tmp_path / "split", checkpoint.load(tmp_path / "split"))
     for name, p in whole.params.items():
         assert np.array_equal(p, resumed.params[name]), name
@@ -189,7 +190,7 @@ def test_a_diverging_run_stops_and_never_saves_a_nan(tmp_path, monkeypatch, what
         "parameter": "the update made a parameter overflow",
     }[what]
     with pytest.raises(CharlmError, match=f"step 7: {message}.*last checkpoint .* is untouched"):
-        train.run(ck, corpus, tmp_path / "run")
+        loop.run(launched(ck, corpus, tmp_path / "run"))
     saved = checkpoint.load(tmp_path / "run")
     assert saved.step == 4 and all(np.isfinite(p).all() for p in saved.params.values())
 

@@ -59,8 +59,9 @@ def _knows(vocab, char):
 @app.command("eval")
 def eval_(
     checkpoint_path: CheckpointOpt = None,
-    text: Annotated[
-        Path | None, typer.Option(help="Evaluate on this file (default: the validation split).")
+    path: Annotated[
+        Path | None,
+        typer.Option("--text", help="Evaluate on this file (default: the validation split)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: loss, bpc, chars.")] = False,
     corpus: Annotated[
@@ -69,7 +70,7 @@ def eval_(
     ] = None,
 ):
     """Loss in nats and bits per character on the validation split or a file."""
-    result = api.load(checkpoint_path).evaluate(path=text, corpus=corpus)
+    result = api.load(checkpoint_path).evaluate(path=path, corpus=corpus)
     if as_json:
         emit(json.dumps({k: result[k] for k in ("loss", "bpc", "chars")}))
     else:

@@ -7,6 +7,7 @@ Group is the command group every charlm command runs under. It turns into that o
     - a CharlmError (the user's input) and a usage error (an unknown option, a missing
       argument: the parser's own message);
     - memory that cannot be had (MemoryError), which the size checks should have foreseen;
+    - an operating system's refusal of a path that the checks did not foresee (OSError);
     - Ctrl-C during set-up (training handles its own Ctrl-C: it saves first);
     - output that cannot be written: stdout closed (>&-), a closed pipe (| head -1) or a full
       disk (>/dev/full). Standard output is wrapped (Output) so that a failed write does not
@@ -23,7 +24,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError, CharlmError
 
 MIN_WIDTH = 20  # a COLUMNS below this (0, say) reads as no setting: 80 columns
 
@@ -106,9 +107,27 @@ def output_failed():
     return out.error if isinstance(out, Output) else None
 
 
+def option_namer(command):
+    """name -> how the command line spells the API's parameter `name`: the option (or
+    argument) of the command whose Python parameter it is, else --name-with-dashes."""
+    params = {p.name: p for p in getattr(command, "params", ())}
+
+    def option(name):
+        p = params.get(name)
+        flags = [o for o in getattr(p, "opts", ()) if o.startswith("--")]
+        if p is not None and flags:
+            return flags[0]
+        if p is not None and getattr(p, "param_type_name", "") == "argument":
+            return "the " + name.replace("_", " ")  # TEXT: "the text"
+        return "--" + name.replace("_", "-")
+
+    return option
+
+
 @contextlib.contextmanager
-def handled(console=None):
-    """Run a command: its failures become one line (module docstring)."""
+def handled(console=None, command=None):
+    """Run a command: its failures become one line (module docstring); an API argument's
+    refusal names command's option for it."""
     saved = sys.stdout
     sys.stdout = Output(saved if not isinstance(saved, Output) else saved.stream)
     if console is not None and console.width < MIN_WIDTH:
@@ -120,8 +139,15 @@ def handled(console=None):
         sys.stdout.flush()
         if output_failed():
             raise CharlmError(output_failed())
+    except ArgumentError as e:
+        say_error(e.render(option_namer(command() if callable(command) else command)))
+        raise typer.Exit(2) from None
     except CharlmError as e:
         say_error(e)
+        raise typer.Exit(2) from None
+    except OSError as e:  # a path the checks did not foresee (a name too long to look up)
+        where = f"{message_line(e.filename)}: " if getattr(e, "filename", None) else ""
+        say_error(f"{where}{e.strerror or e}")
         raise typer.Exit(2) from None
     except MemoryError as e:
         detail = str(e).split("\n")[0] or "the allocation failed"
@@ -176,8 +202,14 @@ class Group(TyperGroup):
             return code
         sys.exit(code)
 
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        self.command = command  # whose options name the API's parameters (handled)
+        return name, command, rest
+
     def invoke(self, ctx):
         if ctx.parent is not None:  # a nested group (corpus): the top one already guards
             return super().invoke(ctx)
-        with handled(self.console):
+        self.command = None
+        with handled(self.console, lambda: self.command):
             return super().invoke(ctx)

@@ -2,15 +2,13 @@
 checkpoint loaded through charlm.load."""
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from charlm import api, files, memory
+from charlm import api, files
 from charlm.cli.app import (
     CheckpointOpt,
     FileOpt,
@@ -18,21 +16,13 @@ from charlm.cli.app import (
     SkipOpt,
     TextArg,
     app,
-    at_least,
     console,
     emit,
-    encode,
-    finite,
     read_text,
     split,
 )
-from charlm.errors import CharlmError
 from charlm.inspect import gradcheck as gc
-from charlm.inspect import gradflow as flow_mod
-from charlm.inspect import saliency as saliency_mod
 from charlm.inspect import show
-from charlm.nn.model import ModelSpec
-from charlm.nn.model import memory as model_memory
 from charlm.run import config as config_mod
 
 
@@ -42,7 +32,7 @@ def gradcheck(
         Path | None,
         typer.Option(help="Check this config's architecture at its sizes (16-char vocabulary)."),
     ] = None,
-    cell_types: Annotated[
+    cells: Annotated[
         str | None, typer.Option("--type", help="Cells to check, e.g. 'lstm' or 'rnn,gru'.")
     ] = None,
     layers: Annotated[str | None, typer.Option(help="Layer counts, e.g. '1' or '1,2'.")] = None,
@@ -56,35 +46,8 @@ def gradcheck(
     seed: Annotated[int, typer.Option(help="Seed of weights, window and sampled entries.")] = 0,
 ):
     """Prove every analytic gradient against finite differences (float64)."""
-    at_least("--seed", seed, 0)
-    types = split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else None
+    cells = split("--type", cells, config_mod.CELL_TYPES) if cells else None
     depths = split("--layers", layers, range(1, 9), int) if layers else None
-    if config is not None:
-        base = gc.config_spec(config_mod.load(config).model)
-        both = base.bidirectional
-        specs = [
-            replace(
-                base,
-                cell=c,
-                num_layers=L,
-                bidirectional=both if bidirectional is None else bidirectional,
-            )
-            for c in (types or (base.cell,))
-            for L in (depths or (base.num_layers,))
-        ]
-        max_entries = 30
-        for spec in specs:  # float64 weights, gradients and the stencil's copies
-            need = model_memory(spec, 2, 5, 8, optimizer_slots=1)
-            what = f"{config}: checking a {spec.describe()} with hidden {spec.hidden_size:,} needs"
-            memory.require(need, what)
-    else:
-        specs = gc.default_specs(
-            types or config_mod.CELL_TYPES,
-            depths or (1, 2),
-            (False, True) if bidirectional is None else (bidirectional,),
-        )
-        max_entries = None
-
     table = Table(title="charlm gradcheck: analytic vs finite-difference gradients (float64)")
     table.add_column("architecture")
     table.add_column("parameter", no_wrap=True)
@@ -105,11 +68,14 @@ def gradcheck(
             )
 
     with console.status("checking gradients..."):
-        rows, seconds = gc.run(specs, seed=seed, max_entries=max_entries, on_rows=add)
+        rows, seconds = api.gradcheck(
+            config, cells=cells, layers=depths, bidirectional=bidirectional, seed=seed, on_rows=add
+        )
+    archs = len({r.arch for r in rows})
     console.print(table)
     failed = [r for r in rows if not r.passed]
     worst = max(r.max_error for r in rows)
-    archs = f"{len(specs)} architecture" + ("s" if len(specs) > 1 else "")
+    archs = f"{archs} architecture" + ("s" if archs > 1 else "")
     summary = (
         f"{len(rows)} tensors, {archs}, worst {worst:.1e} "
         f"(tolerance {gc.TOLERANCE:.0e}), {seconds:.1f} s"
@@ -125,11 +91,11 @@ def gradcheck(
 @app.command()
 def gradflow(
     text: TextArg = None,
-    checkpoints: Annotated[
+    models: Annotated[
         list[Path] | None,
         typer.Option("--checkpoint", help="A .npz or run folder; repeat it to compare models."),
     ] = None,
-    cell_types: Annotated[
+    cells: Annotated[
         str | None,
         typer.Option(
             "--type", help="Fresh models of these cells (default without --checkpoint: all three)."
@@ -149,40 +115,20 @@ def gradflow(
     force: Annotated[bool, typer.Option("--force", help="Replace the PNG if it exists.")] = False,
 ):
     """Gradient flow through time: ||dL_T/dh_t|| of the last prediction at every step t."""
-    at_least("--length", length, 1)
-    at_least("--hidden", hidden, 1)
-    at_least("--seed", seed, 0)
-    finite("--scale-hh", scale_hh)
-    sources = [api.checkpoint_path(path) for path in checkpoints or []]
+    sources = [api.checkpoint_path(path) for path in models or []]
     if png is not None:
         files.check_target(png, "plot", force, inputs=[*sources, *([file] if file else [])])
-    window = read_text(text, file)
-    window = flow_mod.TEXT if window is None else window
-    types = split("--type", cell_types, config_mod.CELL_TYPES) if cell_types else ()
-    if not checkpoints and not types:
-        types = config_mod.CELL_TYPES
-    models = []
-    for path, source in zip(checkpoints or [], sources, strict=True):
-        ck = api.load(source).checkpoint
-        ids = _enough(encode(ck.vocab, window, skip_unknown, "the text"), length)
-        need = model_memory(ck.spec, 1, length + 1, 8)
-        memory.require(need, f"--length {length:,} with {path} needs")
-        models.append((ck.params, ck.spec, ids, f"{path} ({ck.spec.describe()})"))
-    vocab = flow_mod.text_vocab(window)
-    for cell in types:
-        ids = _enough(vocab.encode(window), length)
-        need = model_memory(ModelSpec(cell, len(vocab), hidden), 1, length + 1, 8)
-        memory.require(need, f"--hidden {hidden:,} and --length {length:,} need")
-        params, spec = flow_mod.fresh(cell, hidden, len(vocab), seed, scale_hh)
-        models.append((params, spec, ids, f"fresh {cell} {hidden}"))
-    flows = []
-    for params, spec, ids, name in models:
-        flows.append(flow_mod.flow(params, spec, ids[: length + 1], name))
-        if not np.isfinite(flows[-1].norm).all():
-            raise CharlmError(
-                f"{name}: the gradient overflows float64 over {length} steps; "
-                f"use a smaller --scale-hh or --length"
-            )
+    cells = split("--type", cells, config_mod.CELL_TYPES) if cells else ()
+    flows = api.gradflow(
+        sources,
+        cells=cells,
+        text=read_text(text, file),
+        length=length,
+        hidden=hidden,
+        scale_hh=scale_hh,
+        seed=seed,
+        skip_unknown=skip_unknown,
+    )
     if png is not None:
         show.flow_png(flows, png, force=force)
     if as_json:
@@ -195,15 +141,6 @@ def gradflow(
     console.print(show.flow_chart(flows, width=max(16, min(100, console.width - label - 24))))
     if png is not None:
         console.print(f"wrote {png}")
-
-
-def _enough(ids, length):
-    if len(ids) < length + 1:
-        raise CharlmError(
-            f"--length {length} needs {length + 1} characters and the text has "
-            f"{len(ids)}; give a longer text or a smaller --length"
-        )
-    return ids
 
 
 @app.command()
@@ -234,20 +171,8 @@ def saliency(
     if html_path is not None:
         files.check_target(html_path, "HTML page", force, inputs)
     content = read_text(text, file)
-    if not content:
-        raise CharlmError('give the text to explain, e.g. charlm saliency "To be, or not to b"')
-    ck = api.load(source).checkpoint
-    ids = encode(ck.vocab, content, skip_unknown, "the text")
-    one_hot = 0 if ck.spec.embedding_size else 2 * len(ids) * len(ck.vocab) * 8
-    need = model_memory(ck.spec, 1, len(ids), 8) + one_hot
-    memory.require(need, f"the text: explaining a prediction from {len(ids):,} characters needs")
-    target_id = None
-    if target is not None:
-        found = encode(ck.vocab, target, False, "--target")
-        if len(found) != 1:
-            raise CharlmError(f"--target {target!r}: must be a single character")
-        target_id = int(found[0])
-    sal = saliency_mod.saliency(ck.params, ck.spec, ck.vocab, ids, at, target_id)
+    model = api.load(source)
+    sal = model.saliency(content or "", at=at, target=target, skip_unknown=skip_unknown)
     if html_path is not None:
         page = show.saliency_html(sal).encode("utf-8")
         files.write_bytes(html_path, page, "HTML page", force=force, inputs=inputs)

@@ -127,9 +127,9 @@ def train(
     display = TrainDisplay(console)
     with _stop_on_signals(lambda: display.task is not None) as asked, display:
         stop = lambda: asked() or guard.output_failed() is not None  # noqa: E731
-        sets = [*(overrides or ()), *(["train.tensorboard=true"] if tensorboard else [])]
         model = api.train(
-            config, corpus=corpus, steps=steps, minutes=minutes, run=run, overrides=sets,
+            config, corpus=corpus, steps=steps, minutes=minutes, run=run,
+            overrides=overrides or (), tensorboard=True if tensorboard else None,
             resume=(run_folder or True) if resume else False, force=force,
             reporter=display, should_stop=stop, progress=_download_progress(),
         )  # fmt: skip

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from charlm import api, files, memory
+from charlm import api, files
 from charlm.cli.app import (
     CheckpointOpt,
     FileOpt,
@@ -19,14 +19,10 @@ from charlm.cli.app import (
     app,
     console,
     emit,
-    encode,
     read_text,
 )
-from charlm.errors import CharlmError
-from charlm.inspect import features, look, units
-from charlm.inspect import score as score_mod
-from charlm.nn.model import memory as model_memory
-from charlm.run import train as training
+from charlm.inspect import features, look
+from charlm.nn.head import LN2
 
 DEFAULT_CHARS = 10_000  # of the validation split, when no text is given
 SHOWN = 2000  # characters the terminal shades at most (a page or --json has them all)
@@ -45,42 +41,14 @@ HtmlOpt = Annotated[
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the page or plot if it exists.")]
 
 
-def _read(text, file, checkpoint_path, skip_unknown, outputs, force, usage, factor=1):
-    """(checkpoint, ids, chars, inputs) of the text (TEXT, --file, or with neither the first
-    DEFAULT_CHARS characters of the run's validation split), every output checked before
-    anything is read."""
+def _model(checkpoint_path, file, outputs, force):
+    """(Model, the files read) with every output checked before anything is read."""
     source = api.checkpoint_path(checkpoint_path)
     inputs = [source, *([file] if file else [])]
     for out in outputs:
         if out is not None:
             files.check_target(out, "output", force, inputs)
-    content = read_text(text, file)
-    if content is not None and not content:
-        raise CharlmError(f"the text is empty: give the text to read, e.g. {usage}")
-    ck = api.load(source).checkpoint
-    if content is None:
-        ids = _validation(ck)
-    else:
-        ids = encode(ck.vocab, content, skip_unknown, "the text")
-    if len(ids) == 0:
-        raise CharlmError("the text is empty once the unknown characters are dropped")
-    itemsize = ck.params["head.weight"].dtype.itemsize
-    need = factor * model_memory(ck.spec, 1, len(ids), itemsize, backward=False)
-    memory.require(need, f"the text: reading {len(ids):,} characters with this model needs")
-    return ck, ids, [ck.vocab.symbol(int(i)) for i in ids], inputs
-
-
-def _validation(ck):
-    """The first DEFAULT_CHARS characters of the run's validation split."""
-    try:
-        found = training.load_corpus(ck.config, ck.vocab, identity=ck.corpus)
-    except CharlmError as e:
-        reason = str(e).split(";")[0]
-        raise CharlmError(
-            f"no text given, and the run's validation split cannot be read ({reason}); "
-            f"give the text as TEXT or with --file F"
-        ) from None
-    return found.val[:DEFAULT_CHARS]
+    return api.load(source), inputs
 
 
 @app.command()
@@ -107,61 +75,32 @@ def neurons(
 ):
     """What single units track: each unit's activation over the text, its correlation with
     features of the text, against a fresh model of the same shape."""
-    if state not in ("h", "c"):
-        raise CharlmError(f"--state {state!r}: expected h or c")
-    if top < 1:
-        raise CharlmError(f"--top {top}: must be 1 or more")
-    usage = "charlm neurons --find quote --file play.txt"
-    ck, ids, chars, inputs = _read(text, file, checkpoint_path, skip_unknown, [html_path], force,
-                                   usage, factor=3)  # fmt: skip
-    # one character a position: a byte-level model's byte that is not ASCII shows as \xNN
-    content = "".join(c if len(c) == 1 else "\ufffd" for c in chars)
-    asked = list(find or [])
-    wanted = asked or ([] if unit else list(features.NAMES))
-    feats = {name: features.compute(name, content) for name in wanted}
-    rec = units.record(ck.params, ck.spec, ids)
-    chosen = rec.unit(unit, state) if unit else None
-    fresh = units.control(ck.spec, ck.config.train.seed, ids, ck.params["head.weight"].dtype)
-    found, constant = {}, [n for n, f in feats.items() if np.ptp(f) == 0]
-    for name, f in feats.items():
-        if name in constant:
-            continue  # every unit's r with it is 0: no ranking to give
-        chance = abs(units.rank(fresh, f, state, 1)[0][1])
-        found[name] = (units.rank(rec, f, state, top), chance)
+    model, inputs = _model(checkpoint_path, file, [html_path], force)
+    found = model.neurons(read_text(text, file), find=find or (), unit=unit, state=state, top=top,
+                          skip_unknown=skip_unknown)  # fmt: skip
     if html_path is not None:
-        shown = {u for ranked, _ in found.values() for u, _ in ranked} | ({unit} if unit else set())
-        values = {u: look.scaled(rec.unit(u, state)) for u in shown}
-        page = look.neurons_html(chars, found, values).encode("utf-8")
-        files.write_bytes(html_path, page, "HTML page", force=force, inputs=inputs)
+        files.write_bytes(html_path, look.neurons_page(found).encode("utf-8"), "HTML page",
+                          force=force, inputs=inputs)  # fmt: skip
     if as_json:
-        acts = rec.states(state)
-        stack = np.stack([a for _, a in acts], axis=1)
-        rs = {n: units.correlations(stack, f) for n, f in feats.items()}
-        emit(json.dumps({
-            "state": state, "chars": len(ids),
-            "units": [{"unit": u, "mean": float(a.mean()), "std": float(a.std()),
-                       "r": {n: float(rs[n][i]) for n in feats}} for i, (u, a) in enumerate(acts)],
-            "top": {n: {"units": [[u, r] for u, r in ranked], "fresh_model_best_r": chance}
-                    for n, (ranked, chance) in found.items()},
-            "constant": constant,
-        }))  # fmt: skip
+        emit(json.dumps(found.to_dict()))
         return
-    if chosen is not None:
+    chars = found.chars
+    if unit is not None:
         console.print(f"unit {unit} ({state}), blue -1 .. white 0 .. red +1:", style="bold")
-        console.print(look.shaded(chars, look.scaled(chosen), limit=SHOWN))
+        console.print(look.shaded(chars, look.scaled(found.values(unit)), limit=SHOWN))
     table = Table(title=f"the units whose {state} follows each feature best")
     for col in ("feature", "best units (r)", "fresh model's best |r|"):
         table.add_column(col)
-    for name, (ranked, chance) in found.items():
+    for name, (ranked, chance) in found.found.items():
         table.add_row(escape(name), ", ".join(f"{u} {r:+.3f}" for u, r in ranked), f"{chance:.3f}")
-    for name in constant:
+    for name in found.constant:
         table.add_row(escape(name), "(the same at every character of this text: no ranking)", "")
-    if feats:
+    if found.features:
         console.print(table)
-    for name in (n for n in asked if n in found):
-        for u, r in found[name][0]:
+    for name in (n for n in find or () if n in found.found):
+        for u, r in found.found[name][0]:
             console.print(f"{escape(name)}: unit {u}, r = {r:+.3f}", style="bold")
-            console.print(look.shaded(chars, look.scaled(rec.unit(u, state)), limit=LINE))
+            console.print(look.shaded(chars, look.scaled(found.values(u)), limit=LINE))
     if html_path is not None:
         console.print(f"wrote {escape(str(html_path))}")
 
@@ -179,20 +118,15 @@ def gates(
 ):
     """How often each gate sits saturated: per unit, the fraction of characters it is below
     0.1 and above 0.9, per layer and gate."""
-    ck, ids, _, inputs = _read(text, file, checkpoint_path, skip_unknown, [png, html_path],
-                               force, "charlm gates --file play.txt")  # fmt: skip
-    if ck.spec.cell == "rnn":
-        raise CharlmError("a vanilla RNN has no gates; charlm gates reads an LSTM or a GRU")
-    sat = units.saturation(units.record(ck.params, ck.spec, ids))
+    model, inputs = _model(checkpoint_path, file, [png, html_path], force)
+    found = model.gates(read_text(text, file), skip_unknown=skip_unknown)
+    sat, n = found.saturation, found.chars
     if png is not None or html_path is not None:
         _write_plot(sat, png, html_path, force, inputs)
     if as_json:
-        emit(json.dumps({"chars": len(ids), "left": units.LEFT, "right": units.RIGHT,
-                         "layers": {layer: {g: {"left": lf.tolist(), "right": rt.tolist()}
-                                            for g, (lf, rt) in gs.items()}
-                                    for layer, gs in sat.items()}}))  # fmt: skip
+        emit(json.dumps(found.to_dict()))
         return
-    table = Table(title=f"gate saturation over {len(ids):,} characters")
+    table = Table(title=f"gate saturation over {n:,} characters")
     for col in ("layer", "gate", "units", "mean < 0.1", "mean > 0.9", "mostly > 0.9",
                 "mostly < 0.1"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("layer", "gate") else "right")
@@ -234,11 +168,8 @@ def score(
     force: ForceOpt = False,
 ):
     """How surprised the model is by each character: -log2 p(x_t | x_<t) in bits."""
-    ck, ids, _, inputs = _read(text, file, checkpoint_path, skip_unknown, [html_path], force,
-                               'charlm score "To be, or not to be"')  # fmt: skip
-    if len(ids) < 2 and not ck.spec.bidirectional:
-        raise CharlmError("the text has one character: nothing to predict it from (give two)")
-    sc = score_mod.score(ck.params, ck.spec, ck.vocab, ids)
+    model, inputs = _model(checkpoint_path, file, [html_path], force)
+    sc = model.score(read_text(text, file), skip_unknown=skip_unknown)
     if html_path is not None:
         page = look.score_html(sc).encode("utf-8")
         files.write_bytes(html_path, page, "HTML page", force=force, inputs=inputs)
@@ -248,7 +179,7 @@ def score(
     top = float(np.percentile(sc.scored, 99))
     console.print(look.shaded(sc.chars, sc.bits, look.surprise_colour(top), limit=SHOWN))
     console.print(
-        f"{sc.bpc:.4f} bits per character ({sc.bpc * 0.6931471805599453:.4f} nats) over "
+        f"{sc.bpc:.4f} bits per character ({sc.bpc * LN2:.4f} nats) over "
         f"{sc.scored.size:,} characters; white 0 .. red {top:.1f} bits or more",
         style="bold",
     )

@@ -72,6 +72,14 @@ def _spans(chars, tips, colours):
     return "".join(out)
 
 
+def neurons_page(neurons):
+    """neurons_html of a units.Neurons: its top units and the unit it was asked to shade."""
+    shown = {u for ranked, _ in neurons.found.values() for u, _ in ranked}
+    shown |= {neurons.unit} if neurons.unit else set()
+    values = {u: scaled(neurons.values(u)) for u in shown}
+    return neurons_html(neurons.chars, neurons.found, values)
+
+
 def neurons_html(chars, found, values, title="charlm neurons"):
     """The text, and for every feature its top units as buttons; choosing one reshades the
     text by that unit (a script in the page, the activations in it as JSON; nothing is

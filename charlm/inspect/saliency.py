@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError
 from charlm.nn import head
 from charlm.nn.model import backward, forward
 
@@ -88,7 +88,7 @@ def saliency(params, spec, vocab, text_ids, at=None, target=None):
             if spec.bidirectional
             else ("a unidirectional model needs at least one character before it")
         )
-        raise CharlmError(f"--at {at}: must be from {lowest} to {highest} ({what})")
+        raise ArgumentError("at", at, f"must be from {lowest} to {highest} ({what})")
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     spec = replace(spec, dropout=0.0)
     read = ids if spec.bidirectional else ids[:at]

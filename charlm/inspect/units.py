@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError
+from charlm.inspect import features
 from charlm.nn.model import forward, init_params
 
 LEFT, RIGHT = 0.1, 0.9
@@ -46,7 +47,7 @@ class Recording:
         """Every layer's h (or c), refused for a cell with no memory c."""
         arrays = self.h if which == "h" else self.c
         if not arrays:
-            raise CharlmError(f"--state {which}: this model has no memory c (only an LSTM has)")
+            raise ArgumentError("state", which, "this model has no memory c (only an LSTM has)")
         return arrays
 
     def states(self, which):
@@ -60,13 +61,12 @@ class Recording:
         arrays = self._arrays(which)
         layer, sep, k = spec.partition(":")
         if not sep or layer not in self.layers or not k.isdigit():
-            raise CharlmError(
-                f"--unit {spec!r}: expected LAYER:UNIT with a layer among "
-                f"{', '.join(self.layers)} (e.g. {self.layers[-1]}:0)"
-            )
+            raise ArgumentError("unit", spec,
+                f"expected LAYER:UNIT with a layer among {', '.join(self.layers)} "
+                f"(e.g. {self.layers[-1]}:0)")  # fmt: skip
         a = arrays[self.layers.index(layer)]
         if int(k) >= a.shape[1]:
-            raise CharlmError(f"--unit {spec}: layer {layer} has units 0 to {a.shape[1] - 1}")
+            raise ArgumentError("unit", spec, f"layer {layer} has units 0 to {a.shape[1] - 1}")
         return a[:, int(k)]
 
 
@@ -127,3 +127,69 @@ def saturation(rec):
                 for name, g in gates.items()}
         for layer, gates in zip(rec.layers, rec.gates, strict=True)
     }  # fmt: skip
+
+
+@dataclass
+class Neurons:
+    """What `charlm neurons` finds: the units that follow each feature best (with the best |r|
+    a fresh model of the same shape reaches: chance), every unit's recording, and the features
+    constant over the text (no ranking)."""
+
+    state: str  # "h" or "c"
+    chars: list  # the symbols read
+    recording: Recording
+    features: dict  # {name: (T,) values}
+    found: dict  # {name: ([(unit, r)] best first, the fresh model's best |r|)}
+    constant: list  # feature names
+    unit: str | None = None  # the unit asked to shade the text by
+
+    def values(self, unit):
+        """The (T,) activation of unit "L:K" in this recording's state."""
+        return self.recording.unit(unit, self.state)
+
+    def to_dict(self):
+        acts = self.recording.states(self.state)
+        stack = np.stack([a for _, a in acts], axis=1)
+        rs = {n: correlations(stack, f) for n, f in self.features.items()}
+        return {
+            "state": self.state, "chars": len(self.chars),
+            "units": [{"unit": u, "mean": float(a.mean()), "std": float(a.std()),
+                       "r": {n: float(rs[n][i]) for n in self.features}}
+                      for i, (u, a) in enumerate(acts)],
+            "top": {n: {"units": [[u, r] for u, r in ranked], "fresh_model_best_r": chance}
+                    for n, (ranked, chance) in self.found.items()},
+            "constant": self.constant,
+        }  # fmt: skip
+
+
+def neurons(params, spec, ids, chars, seed, find=(), unit=None, state="h", top=5):
+    """Neurons of the model over ids: every feature of `find` (all of features.NAMES when
+    neither find nor unit is given) ranked against the units' state, with a fresh model
+    (seed) as the control."""
+    content = "".join(c if len(c) == 1 else "\ufffd" for c in chars)  # one a position
+    wanted = list(find) or ([] if unit else list(features.NAMES))
+    feats = {name: features.compute(name, content) for name in wanted}
+    rec = record(params, spec, ids)
+    if unit is not None:
+        rec.unit(unit, state)  # refused now if it names no unit
+    fresh = control(spec, seed, ids, params["head.weight"].dtype)
+    found, constant = {}, [n for n, f in feats.items() if np.ptp(f) == 0]
+    for name, f in feats.items():
+        if name not in constant:  # every unit's r with a constant is 0: no ranking to give
+            chance = abs(rank(fresh, f, state, 1)[0][1])
+            found[name] = (rank(rec, f, state, top), chance)
+    return Neurons(state, chars, rec, feats, found, constant, unit)
+
+
+@dataclass
+class Gates:
+    """Gate saturation (`charlm gates`): {layer: {gate: (left (H,), right (H,))}}."""
+
+    chars: int
+    saturation: dict
+
+    def to_dict(self):
+        return {"chars": self.chars, "left": LEFT, "right": RIGHT,
+                "layers": {layer: {g: {"left": lf.tolist(), "right": rt.tolist()}
+                                   for g, (lf, rt) in gs.items()}
+                           for layer, gs in self.saturation.items()}}  # fmt: skip

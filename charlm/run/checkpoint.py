@@ -165,10 +165,12 @@ def check_resumable(path, ck):
     spec, t = ck.spec, ck.config.train
     need = {f"{slot}.{k}": p.shape for slot in SLOTS[t.optimizer] for k, p in ck.params.items()}
     need["step"] = ()
-    if ck.state is not None:  # None: zeros (a bidirectional model, or a run at step 0)
+    # None: zeros (a bidirectional model, a run at an epoch's start, an import)
+    if ck.state is not None or (not spec.bidirectional and ck.window != 0):
         shape = (spec.num_layers, t.batch_size, spec.hidden_size)
         n = 0 if spec.bidirectional else len(CELLS[spec.cell].STATE_NAMES)
-        if len(ck.state) != n or any(a.shape != shape for a in ck.state):
+        state = ck.state or ()
+        if len(state) != n or any(a.shape != shape or a.dtype.kind != "f" for a in state):
             raise CharlmError(f"{path}: the carried state (state/*) is damaged; cannot resume")
     for name, shape in need.items():
         a = ck.optim.get(name)

@@ -7,24 +7,14 @@ every refusal is one line naming the file, line and key, what was given and what
 
 import contextlib
 import dataclasses
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from charlm.errors import CharlmError
-from charlm.run.rules import (
-    base_type,
-    check_name,
-    check_text_encoding,
-    cut,
-    is_type,
-    kind,
-    short,
-    suggest,
-)
+from charlm.errors import ArgumentError, CharlmError, literal
+from charlm.run.rules import base_type, cut, kind, problem_of, short, suggest
 
 CELL_TYPES = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adagrad", "sgd", "adam")
@@ -138,8 +128,9 @@ _Loader.add_implicit_resolver(
 )
 
 
-def load(path=None, overrides=()):
-    """The config in `path` (None: the defaults), with `section.key=value` overrides applied."""
+def load(path=None, overrides=(), values=None):
+    """The config in `path` (None: the defaults), with `section.key=value` overrides applied,
+    then typed values ({"section.key": (value, param)}: an API's arguments, see replaced)."""
     raw, source, text = {}, "defaults", None
     if path is not None:
         source = str(path)
@@ -169,14 +160,17 @@ def load(path=None, overrides=()):
             )
     for item in overrides:
         _apply_override(raw, item)
+    _set_values(raw, values or {})
     return _build(raw, source, text, overrides)
 
 
-def apply(cfg, overrides, source):
-    """cfg with `section.key=value` overrides applied (e.g. a checkpoint's config)."""
+def apply(cfg, overrides, source, values=None):
+    """cfg with `section.key=value` overrides applied (e.g. a checkpoint's config), then
+    typed values as load's."""
     raw = to_dict(cfg)
     for item in overrides:
         _apply_override(raw, item)
+    _set_values(raw, values or {})
     return _build(raw, source, None, overrides)
 
 
@@ -262,35 +256,27 @@ def _check_key(section, name, where):
 
 
 def _check_value(section, name, value, where):
-    f = _fields(section)[name]
-    key, rules = f"{section}.{name}", f.metadata
-    base, optional = base_type(f.type)
-    if value is None and optional:
-        return
-    if not is_type(value, base):
-        allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-        allowed = allowed[base] + (" or null" if optional else "")
-        raise CharlmError(f"{where}: {key} must be {allowed}, got {kind(value)} {short(value)}")
-    if base is float and not math.isfinite(value):
-        raise CharlmError(f"{where}: {key} must be a finite number, got {value!r}")
-    if rules.get("name"):
-        check_name(key, value, where)
-    if rules.get("encoding"):
-        check_text_encoding(value, f"{where}: {key}")
-    if "choices" in rules and value not in rules["choices"]:
-        raise CharlmError(
-            f"{where}: {key} must be one of {', '.join(rules['choices'])}, "
-            f"got {short(value)}{suggest(str(value)[:100], rules['choices'])}"
-        )
-    bounds = [
-        ("min", ">=", value < rules.get("min", value)),
-        ("above", ">", "above" in rules and value <= rules["above"]),
-        ("below", "<", "below" in rules and value >= rules["below"]),
-        ("max", "<=", value > rules.get("max", value)),
-    ]
-    if any(bad for _, _, bad in bounds):
-        limits = " and ".join(f"{op} {rules[rule]}" for rule, op, _ in bounds if rule in rules)
-        raise CharlmError(f"{where}: {key} must be {limits}, got {short(value)}")
+    problem = problem_of(_fields(section)[name], f"{section}.{name}", value)
+    if problem:
+        raise CharlmError(f"{where}: {problem}")
+
+
+def replaced(cfg, values):
+    """cfg with typed values set (as load's)."""
+    return apply(cfg, (), "the arguments", values)
+
+
+def _set_values(raw, values):
+    """Set {"section.key": (value, param)} in raw, each value checked by the key's rules and
+    refused naming param, the caller's name for it (an API argument), never parsed as text."""
+    for key, (value, param) in values.items():
+        section, _, name = key.partition(".")
+        problem = problem_of(_fields(section)[name], f"{section}.{name}", value)
+        if problem:
+            raise ArgumentError(param, value, literal(problem))
+        if not isinstance(raw.get(section), dict):
+            raw[section] = {}
+        raw[section][name] = value
 
 
 def _where(source, text, path):

@@ -22,11 +22,12 @@ import numpy as np
 
 from charlm import memory
 from charlm.errors import CharlmError
-from charlm.nn.model import ModelSpec, init_state, param_count
+from charlm.nn.model import ModelSpec, param_count
 from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training
+from charlm.run.budget import Budget
 from charlm.run.optim import SLOTS, extend, plan
 from charlm.run.rules import check_run_name
 
@@ -75,25 +76,32 @@ def _stamp(path):
     return st.st_mtime_ns, st.st_size
 
 
-def fresh(config, sets, force, progress=None):
-    """The Launch of a new run."""
-    cfg = config_mod.load(config, sets)
+def fresh(config, sets, force, progress=None, values=None):
+    """The Launch of a new run (values: typed settings, config.load's)."""
+    cfg = config_mod.load(config, sets, values)
     run_dir = Path(cfg.output.dir) / cfg.output.run
     rundir.claim(run_dir, force)
     corpus = training.load_corpus(cfg, progress=progress)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
     check_memory(cfg, len(corpus.vocab))
     ck = training.new_run(cfg, corpus.vocab)
+    # a time budget plans its steps once it knows its pace: until then, the schedule's start
+    ck.schedule = Budget(cfg.train, ck).provisional()
     total = _total(ck, cfg, corpus, run_dir)
-    if cfg.train.minutes is None:  # a time budget plans its steps once it knows its pace
-        ck.schedule = plan(cfg.train, total)
+    ck.schedule = ck.schedule or plan(cfg.train, total)
     return Launch(ck, corpus, run_dir, total, force, inputs=[config])
 
 
-def resumed(run_folder, config, sets, force, progress=None):
+def resumed(run_folder, config, sets, force, progress=None, values=None):
     """The Launch of a resumed run (module docstring)."""
+    values = values or {}
     outs = [s for s in sets if s.startswith("output.")]
-    base = config_mod.load(config, outs)
+    out_values = {k: v for k, v in values.items() if k.startswith("output.")}
+    named = {s.partition("=")[0].strip() for s in outs} | set(out_values)
+    # the config file and the command line, once: it says where the run is, and what a
+    # resume may not change is checked against it
+    asked = config_mod.load(config, sets, values) if config is not None else None
+    base = asked or config_mod.load(None, outs, out_values)
     source = Path(run_folder) if run_folder is not None else Path(base.output.dir, base.output.run)
     path = checkpoint.find(source)
     notes = []
@@ -107,7 +115,6 @@ def resumed(run_folder, config, sets, force, progress=None):
     own = path.parent if path.name in (checkpoint.LATEST, checkpoint.BEST) else None
     # a loose checkpoint file (charlm import) has no run folder: its config says where it goes
     home = own or Path(saved_cfg.output.dir, saved_cfg.output.run)
-    named = {s.partition("=")[0].strip() for s in outs}
     if run_folder is None:  # the config's run folder, continued where it is
         run_dir = source
     else:
@@ -116,12 +123,9 @@ def resumed(run_folder, config, sets, force, progress=None):
             base.output.run if "output.run" in named else home.name,
         )
     check_run_name(run_dir.name, f"the run folder {run_dir}")
-    where = str(path)
-    if config is not None:
-        check_resume(ck, config_mod.load(config, sets), f"{where} vs {config}")
-    cfg = config_mod.apply(saved_cfg, sets, f"--resume {path}")
+    cfg = config_mod.apply(saved_cfg, sets, f"--resume {path}", values)
     cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
-    check_resume(ck, cfg, where)
+    check_resume(ck, asked or cfg, f"{path} vs {config}" if asked else str(path))
     rundir.claim(run_dir, force, source=own)
     check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
@@ -129,8 +133,9 @@ def resumed(run_folder, config, sets, force, progress=None):
     ck.config = cfg
     if ck.schedule is None and saved_cfg.train.minutes is None:  # an earlier version's
         ck.schedule = plan(saved_cfg.train, training.total_steps(saved_cfg, corpus.batches.windows))
+    ck.schedule = ck.schedule or Budget(cfg.train, ck).provisional()
     total = _total(ck, cfg, corpus, run_dir)
-    planned = ck.schedule[-1][1] if ck.schedule else total
+    planned = ck.schedule[-1][1]
     if cfg.train.minutes is None:
         ck.schedule = extend(ck.schedule, cfg.train, total)
     if total > planned:
@@ -187,8 +192,8 @@ FIXED_ON_RESUME = {
 
 
 def check_resume(ck, cfg, where):
-    """Refuse a resume whose config changes what FIXED_ON_RESUME protects, or whose
-    checkpoint lacks the optimiser state or carried state a run needs."""
+    """Refuse a resume whose config changes what FIXED_ON_RESUME protects (the checkpoint's
+    own training state is checkpoint.check_resumable's)."""
     for section, keys in FIXED_ON_RESUME.items():
         old, new = getattr(ck.config, section), getattr(cfg, section)
         for key in keys or [f.name for f in fields(old)]:
@@ -200,19 +205,3 @@ def check_resume(ck, cfg, where):
                     f"{where}: cannot change {section}.{key} when resuming (the checkpoint has "
                     f"{a!r}, the config asks {b!r}); start a new run with --run NAME instead"
                 )
-    expected = training.make_optimizer(cfg).init(ck.params).state
-    for key, zero in expected.items():
-        got = ck.optim.get(key)
-        if got is None or got.shape != zero.shape:
-            raise CharlmError(
-                f"{where}: the optimiser state 'optim/{key}' is missing or the wrong shape; "
-                f"the checkpoint cannot be resumed (sample or eval still work)"
-            )
-    if not ck.spec.bidirectional and ck.window != 0:
-        shape = (cfg.model.num_layers, cfg.train.batch_size, cfg.model.hidden_size)
-        n = len(init_state(ck.spec, 1))
-        if ck.state is None or len(ck.state) != n or any(s.shape != shape for s in ck.state):
-            raise CharlmError(
-                f"{where}: the carried hidden state is missing or the wrong shape; "
-                f"the checkpoint cannot be resumed (sample or eval still work)"
-            )

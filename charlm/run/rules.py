@@ -4,6 +4,7 @@ short: a value may be huge)."""
 
 import codecs
 import difflib
+import math
 import reprlib
 import types
 import typing
@@ -99,3 +100,41 @@ def kind(value):
 def suggest(word, options, prefix=""):
     close = difflib.get_close_matches(word, list(options), n=1)
     return f"; did you mean '{prefix}{close[0]}'?" if close else ""
+
+
+def problem_of(f, key, value):
+    """What is wrong with value for the config field f (a dataclass field, its rules in its
+    metadata: type, min / max inclusive, below / above exclusive, choices, name, encoding),
+    named key, or None."""
+    rules = f.metadata
+    base, optional = base_type(f.type)
+    if value is None and optional:
+        return None
+    if not is_type(value, base):
+        allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+        allowed = allowed[base] + (" or null" if optional else "")
+        return f"{key} must be {allowed}, got {kind(value)} {short(value)}"
+    if base is float and not math.isfinite(value):
+        return f"{key} must be a finite number, got {value!r}"
+    try:
+        if rules.get("name"):
+            check_name(key, value, "")
+        if rules.get("encoding"):
+            check_text_encoding(value, key)
+    except CharlmError as e:
+        return str(e).removeprefix(": ")
+    if "choices" in rules and value not in rules["choices"]:
+        return (
+            f"{key} must be one of {', '.join(rules['choices'])}, "
+            f"got {short(value)}{suggest(str(value)[:100], rules['choices'])}"
+        )
+    bounds = [
+        ("min", ">=", value < rules.get("min", value)),
+        ("above", ">", "above" in rules and value <= rules["above"]),
+        ("below", "<", "below" in rules and value >= rules["below"]),
+        ("max", "<=", value > rules.get("max", value)),
+    ]
+    if any(bad for _, _, bad in bounds):
+        limits = " and ".join(f"{op} {rules[rule]}" for rule, op, _ in bounds if rule in rules)
+        return f"{key} must be {limits}, got {short(value)}"
+    return None

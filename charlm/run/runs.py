@@ -98,7 +98,11 @@ def read(folder):
 def scan(directory):
     """The rows of every run folder directly under directory."""
     directory = Path(directory)
-    if not directory.is_dir():
+    try:
+        is_dir = directory.is_dir()
+    except OSError as e:  # a name too long, say (Python 3.11 raises where 3.12 says False)
+        raise CharlmError(f"{directory}: cannot be read ({e.strerror or e})") from None
+    if not is_dir:
         raise CharlmError(f"{directory}: not a folder of runs; train one with `charlm train`")
     rows = []
     for folder in sorted(p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()):

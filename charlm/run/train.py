@@ -1,4 +1,6 @@
-"""The training loop: windows of the corpus -> loss and gradients -> clip -> optimiser step.
+"""What a training run is made of: its corpus (read, split, batched), a fresh run, the
+optimiser, one step's arithmetic and the evaluation. The loop that strings them together is
+charlm.run.loop.
 
 One step, as min-char-rnn's loop:
     x, y          = window w of the B streams (data.Batches); state reset to 0 at w = 0
@@ -6,34 +8,27 @@ One step, as min-char-rnn's loop:
     norm          = clip_gradients(grads)                        (global norm before clipping)
     lr            = planned_rate(step)        (the run's plan: warmup, then constant or cosine)
     params       -= optimiser update(grads, lr)
-Every eval_every steps the validation loss over the whole validation text; every sample_every a
-sample; every checkpoint_every (and at the end) checkpoints/<run>/latest.npz, and best.npz when
-the validation loss is the lowest so far. metrics.jsonl in the run folder gets every figure.
 
-A run is a Checkpoint (charlm.run.checkpoint): everything needed to continue exactly, including the
-dropout generator's state and the carried hidden state, so N steps + N resumed steps give the
-same parameters as 2N steps in one go.
+A run is a Checkpoint (charlm.run.checkpoint): everything needed to continue exactly, including
+the dropout generator's state and the carried hidden state, so N steps + N resumed steps give
+the same parameters as 2N steps in one go.
 """
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from charlm import files, memory, sample
+from charlm import files, memory
 from charlm.errors import CharlmError
 from charlm.nn import head
 from charlm.nn.infer import infer
-from charlm.nn.model import ModelSpec, init_params, init_state, loss_and_grads
+from charlm.nn.model import ModelSpec, init_params, loss_and_grads
 from charlm.nn.model import memory as model_memory
-from charlm.run import checkpoint, corpora, data, machine
-from charlm.run.budget import Budget, planned_total
-from charlm.run.metrics import METRICS, Metrics, Reporter
-from charlm.run.optim import Optimizer, clip_gradients, plan, planned_rate
-
-SMOOTHING = 0.98  # of the displayed training loss, per step (an average over ~50 steps)
+from charlm.run import checkpoint, corpora, data
+from charlm.run.budget import planned_total
+from charlm.run.optim import Optimizer, clip_gradients
 
 
 @dataclass
@@ -165,6 +160,10 @@ def evaluate(params, spec, ids, streams=EVAL_STREAMS, seq_len=EVAL_WINDOW, warmu
     return total / n, n
 
 
+class Diverged(CharlmError):
+    """A step whose loss, gradient or update is not finite: the run stops, unsaved."""
+
+
 def step(ck, window, state, opt, dropout_rng):
     """One training step on window (x, y), in place on ck.params and the optimiser state.
 
@@ -185,111 +184,8 @@ def step(ck, window, state, opt, dropout_rng):
             what = "the update made a parameter overflow"
         else:
             what = f"the {'gradient' if math.isfinite(loss) else 'loss'} is not finite"
-    raise CharlmError(
+    raise Diverged(
         f"step {ck.step + 1}: {what}; training stopped, and the last checkpoint "
         f"in {ck.config.output.dir}/{ck.config.output.run} is untouched; "
         f"lower train.lr or clip the gradients (train.clip: norm)"
     )
-
-
-def run(ck, corpus, run_dir, reporter=None, should_stop=lambda: False, metrics_from=None, sinks=()):
-    """Train ck (a fresh or resumed Checkpoint) in place up to the configured step count,
-    the learning rate following ck.schedule (a fresh run's plan is made here).
-
-    Saves to run_dir; metrics_from: the metrics.jsonl of the folder a resumed run comes from,
-    when it continues in another; sinks: what else gets the metrics records (Metrics).
-    Returns the reason it ended: "done", "stopped"
-    (should_stop() became true; a checkpoint is saved first) or "time" (a time budget,
-    train.minutes, was spent before the planned steps: charlm.run.budget)."""
-    memory.keep_freed_memory()
-    reporter = reporter or Reporter()
-    cfg, spec, batches = ck.config, ck.spec, corpus.batches
-    t = cfg.train
-    budget = Budget(t, ck)
-    if ck.schedule is None:
-        ck.schedule = budget.provisional() or plan(t, total_steps(cfg, batches.windows))
-    W, total = batches.windows, total_steps(cfg, batches.windows, ck.schedule)
-    opt = make_optimizer(cfg)
-    opt.state = ck.optim
-    rng = np.random.default_rng()
-    rng.bit_generator.state = ck.rng
-    dropout_rng = rng if spec.dropout > 0 else None
-    run_dir = Path(run_dir)
-    ck.corpus = corpus.identity
-    metrics = Metrics(run_dir / METRICS, resume_step=ck.step, source=metrics_from, sinks=sinks)
-    metrics.write(kind="start", step=ck.step, total=total, **machine.describe())
-    state, chars = ck.state, t.batch_size * t.seq_len
-    dtype = ck.params["head.weight"].dtype
-
-    def save(name):
-        ck.rng, ck.state = rng.bit_generator.state, state
-        path = run_dir / name
-        checkpoint.save(path, ck, owned=True)
-        reporter.saved(ck, path)
-
-    reporter.started(ck, total, corpus)
-    try:
-        while ck.step < total:
-            if should_stop():
-                save(checkpoint.LATEST)
-                return "stopped"
-            tic = time.perf_counter()
-            if ck.window == 0 and not spec.bidirectional:  # a new epoch starts from zeros
-                state = init_state(spec, t.batch_size, dtype)
-            opt.lr = planned_rate(t, ck.step + 1, ck.schedule)
-            try:
-                loss, norm, state = step(ck, batches.window(ck.window), state, opt, dropout_rng)
-            except CharlmError as e:  # diverged: say so where `charlm runs` will look
-                metrics.write(kind="diverged", step=ck.step + 1, error=str(e).split(";")[0])
-                raise
-            ck.step += 1
-            ck.window = (ck.window + 1) % W
-            ck.epoch = ck.step / W
-            a = min(SMOOTHING, 1 - 1 / ck.step)  # a plain mean over the first 50 steps
-            s = ck.smooth_loss
-            ck.smooth_loss = loss if math.isnan(s) else a * s + (1 - a) * loss
-            seconds = time.perf_counter() - tic
-            ck.elapsed += seconds
-            reporter.stepped(ck, total, loss, norm, chars / seconds)
-            if ck.step % t.log_every == 0:
-                metrics.write(
-                    kind="train",
-                    step=ck.step,
-                    epoch=round(ck.epoch, 6),
-                    loss=loss,
-                    smooth_loss=ck.smooth_loss,
-                    bpc=loss / head.LN2,
-                    grad_norm=norm,
-                    lr=opt.lr,
-                    chars_per_s=chars / seconds,
-                    elapsed=ck.elapsed,
-                )
-            if budget.due(ck):  # the warm-up has measured the step rate: plan the run
-                total, rate = budget.fix(ck)
-                metrics.write(kind="plan", step=ck.step, total=total, steps_per_s=rate,
-                              seconds=budget.limit)  # fmt: skip
-                reporter.planned(ck, total, rate)
-                save(checkpoint.LATEST)  # the plan is on disk: a resume continues it exactly
-            out_of_time = budget.spent(ck) and ck.step < total
-            last = ck.step == total or out_of_time
-            if ck.step % t.eval_every == 0 or last:
-                val, _ = evaluate(ck.params, spec, corpus.val, seq_len=t.seq_len)
-                best = val < ck.best_val
-                if best:
-                    ck.best_val = val
-                metrics.write(kind="val", step=ck.step, loss=val, bpc=val / head.LN2, best=best,
-                              elapsed=ck.elapsed)  # fmt: skip
-                reporter.evaluated(ck, val, best)
-                if best:
-                    save(checkpoint.BEST)
-            if ck.step % t.sample_every == 0 or last:
-                text = sample.during_training(ck, corpus.val, t.seed)
-                metrics.write(kind="sample", step=ck.step, text=text)
-                reporter.sampled(ck, text)
-            if ck.step % t.checkpoint_every == 0 or last:
-                save(checkpoint.LATEST)
-            if out_of_time:
-                return "time"
-    finally:
-        metrics.close()
-    return "done"

@@ -1,0 +1,95 @@
+"""The API's argument checks: each refusal an ArgumentError naming the parameter as the
+caller wrote it (the CLI names its option instead: charlm.cli.guard)."""
+
+import math
+import os
+
+from charlm import memory
+from charlm.errors import ArgumentError, CharlmError, literal
+
+
+def integer(param, value, low=None, optional=False):
+    """A whole number (not a bool), at least low."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(param, value, "must be a whole number")
+    if low is not None and value < low:
+        raise ArgumentError(param, value, f"must be {low} or more")
+    return value
+
+
+def number(param, value, low=None, optional=False):
+    """A finite real number, at least low."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentError(param, value, "must be a number")
+    if not math.isfinite(value):
+        raise ArgumentError(param, value, "must be a finite number")
+    if low is not None and value < low:
+        raise ArgumentError(param, value, f"must be {low:g} or more")
+    return float(value)
+
+
+def flag(param, value):
+    if not isinstance(value, bool):
+        raise ArgumentError(param, value, "must be True or False")
+    return value
+
+
+def choice(param, value, allowed):
+    if value not in allowed:
+        names = [str(a) for a in allowed]
+        names = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
+        raise ArgumentError(param, value, f"expected {literal(names)}")
+    return value
+
+
+def text(param, value, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ArgumentError(param, type(value).__name__, "must be a str")
+    return value
+
+
+def path(param, value, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentError(param, type(value).__name__, "must be a path (str or Path)")
+    return value
+
+
+def texts(param, value):
+    """A list of str; one str is one item, not its characters."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    try:
+        items = list(value)
+    except TypeError:
+        raise ArgumentError(param, type(value).__name__, "must be a str or a list of str") from None
+    for item in items:
+        text(param, item)
+    return items
+
+
+def encode(vocab, value, skip_unknown, param):
+    """vocab's ids of the text `value`, its unknown characters refused naming param."""
+    try:
+        return vocab.encode(value, skip_unknown)
+    except CharlmError as e:
+        rule = f"{literal(e)}; pass {{skip_unknown=True}} to drop them"
+        raise ArgumentError(param, ArgumentError.HIDDEN, rule) from None
+
+
+def require(param, nbytes, what):
+    """memory.require, its refusal naming param: what ("{hidden} 64 and {length} 100 need")
+    may name the arguments in braces."""
+    try:
+        memory.require(nbytes, "\0")
+    except CharlmError as e:
+        raise ArgumentError(param, ArgumentError.WHOLE, str(e).replace("\0", what)) from None
