@@ -129,6 +129,7 @@ LAYERS = {  # top to bottom: a module imports only from its own layer or those b
     "handoff": 2,
     "nn": 1,
     "files": 0,
+    "pages": 0,
     "memory": 0,
     "errors": 0,
 }

@@ -10,16 +10,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Column, Table
 
 from charlm.nn import head
-from charlm.run.budget import PROVISIONAL
-from charlm.run.metrics import Reporter
+from charlm.run.budget import is_planned
+from charlm.run.metrics import Reporter, clock
 from charlm.run.optim import describe_schedule, planned_rate
 
 RATE_SMOOTHING = 0.9
-
-
-def clock(seconds):
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 class TrainDisplay(Reporter):
@@ -57,7 +52,7 @@ class TrainDisplay(Reporter):
         n_params = sum(p.size for p in ck.params.values())
         train_n, val_n = len(corpus.batches.ids), len(corpus.val)
         verb = f"resuming at step {ck.step:,}" if ck.step else "training"
-        if t.minutes is not None and total == PROVISIONAL:  # the steps are planned later
+        if t.minutes is not None and not is_planned(total):  # the steps are planned later
             length = f"{t.minutes:g} minutes of training (the steps planned after a warm-up)"
         else:
             length = f"{total:,} steps ({total / corpus.batches.windows:.2f} epochs)"
@@ -70,7 +65,7 @@ class TrainDisplay(Reporter):
             f"{escape(str(self.run_dir))}"
         )
         self.first_step = ck.step
-        shown = None if total == PROVISIONAL else total  # an unknown total: no bar yet
+        shown = total if is_planned(total) else None  # an unknown total: no bar yet
         self.task = self.progress.add_task("train", total=shown, completed=ck.step, figures="")
 
     def stepped(self, ck, total, loss, grad_norm, chars_per_s):
@@ -90,7 +85,7 @@ class TrainDisplay(Reporter):
             figures += f"  lr {planned_rate(t, ck.step, ck.schedule):.2e}"
         if self.val_bpc is not None:
             figures += f"  val {self.val_bpc:.3f} bpc"
-        shown = None if total == PROVISIONAL else total
+        shown = total if is_planned(total) else None
         self.progress.update(self.task, total=shown, completed=ck.step, figures=figures)
 
     def planned(self, ck, total, steps_per_s):
@@ -125,7 +120,7 @@ class TrainDisplay(Reporter):
         table.add_column()
         best, smooth = ck.best_val, ck.smooth_loss
         session = time.perf_counter() - self.started_at
-        of = "" if total == PROVISIONAL else f" of {total:,}"  # no plan: spent in the warm-up
+        of = f" of {total:,}" if is_planned(total) else ""  # no plan: spent in the warm-up
         table.add_row("steps", f"{ck.step:,}{of} ({ck.epoch:.2f} epochs)")
         t = ck.config.train
         if t.minutes is not None:

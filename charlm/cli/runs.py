@@ -12,10 +12,10 @@ from rich.table import Table
 
 from charlm import api
 from charlm.cli.app import JsonOpt, app, console, emit
-from charlm.cli.display import clock
 from charlm.errors import CharlmError
-from charlm.run import rundir
+from charlm.run import budget, rundir
 from charlm.run import runs as runs_mod
+from charlm.run.metrics import clock
 
 SORTS = {
     "best": lambda r: (r.get("best_val") is None, r.get("best_val") or 0.0, r["name"]),
@@ -67,7 +67,7 @@ def runs(
         )
     for r in rows:
         step, total, best = r.get("step"), r.get("total"), r.get("best_val")
-        of = f"/{total:,}" if total and total < 10**9 else ""  # 10**9: a budget unplanned
+        of = f"/{total:,}" if budget.is_planned(total) else ""
         table.add_row(
             escape(r["name"]),
             escape(r.get("model") or ""),

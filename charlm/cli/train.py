@@ -15,7 +15,7 @@ from charlm.cli.app import app, console
 from charlm.cli.display import TrainDisplay
 from charlm.errors import CharlmError
 from charlm.run import checkpoint
-from charlm.run.budget import PROVISIONAL
+from charlm.run.budget import is_planned
 
 
 def _download_progress():
@@ -145,7 +145,7 @@ def train(
             f"{failed}: {done}, saved in {run_dir}/{checkpoint.LATEST}"
             + ("" if outcome == "done" else f"; {resume_hint}")
         )
-    if outcome == "time" and model.total == PROVISIONAL:
+    if outcome == "time" and not is_planned(model.total):
         console.print(
             f"the time budget ({ck.config.train.minutes:g} minutes of training) ran out at "
             f"step {ck.step:,}, in the warm-up, before its steps were planned; saved in {run_dir}"

@@ -23,6 +23,7 @@ from charlm.cli.app import (
 )
 from charlm.inspect import features, look
 from charlm.nn.head import LN2
+from charlm.pages import document
 
 DEFAULT_CHARS = 10_000  # of the validation split, when no text is given
 SHOWN = 2000  # characters the terminal shades at most (a page or --json has them all)
@@ -152,7 +153,7 @@ def _write_plot(sat, png, html_path, force, inputs):
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
         svg = buf.getvalue()
-        page = look.PAGE.format(title="charlm gates", body=svg[svg.find("<svg") :])
+        page = document("charlm gates", svg[svg.find("<svg") :])
         files.write_bytes(html_path, page.encode("utf-8"), "HTML page", force=force,
                           inputs=inputs)  # fmt: skip
 

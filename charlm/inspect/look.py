@@ -1,14 +1,14 @@
 """How neurons, gates and score look: text shaded character by character in the terminal
 (rich), self-contained HTML pages, and the gates' scatter plot (matplotlib)."""
 
-import html
 import json
 
 import numpy as np
 from rich.text import Text
 
 from charlm.errors import CharlmError
-from charlm.inspect.show import visible
+from charlm.pages import document, escape, visible
+from charlm.pages import shaded as html_shaded
 
 
 def _rgb_diverging(v):
@@ -25,14 +25,15 @@ def scaled(a):
 
 
 def shaded(chars, values, colour=_rgb_diverging, limit=None):
-    """The text with each character's background coloured by its value."""
+    """The text for the terminal (rich), each character's background coloured by its value
+    (colour(v) -> (r, g, b), or None: unshaded), cut short after limit characters."""
     out = Text()
     for i, (ch, v) in enumerate(zip(chars, values, strict=True)):
         if limit is not None and i >= limit:
             out.append(" …", style="dim")
             break
-        r, g, b = colour(v) if np.isfinite(v) else (255, 255, 255)
-        out.append(visible(ch), style=f"black on rgb({r},{g},{b})")
+        rgb = colour(v) if np.isfinite(v) else (255, 255, 255)
+        out.append(visible(ch), style="black on rgb({},{},{})".format(*rgb) if rgb else "")
         if ch == "\n":
             out.append("\n")
     return out
@@ -47,29 +48,6 @@ def surprise_colour(top):
         return (255, fade, fade)
 
     return colour
-
-
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>
-body{{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em}}
-pre{{font:15px/1.7 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;
-word-break:break-word}}
-td,th{{padding:2px 10px 2px 0;text-align:left}}button{{margin:2px;font:12px monospace}}
-button.on{{background:#333;color:#fff}}
-</style></head><body>
-<h1>{title}</h1>
-{body}
-</body></html>
-"""
-
-
-def _spans(chars, tips, colours):
-    out = []
-    for ch, tip, (r, g, b) in zip(chars, tips, colours, strict=True):
-        shown = html.escape(visible(ch))
-        out.append(f'<span style="background:rgb({r},{g},{b})" title="{html.escape(tip)}">'
-                   f"{shown}</span>" + ("\n" if ch == "\n" else ""))  # fmt: skip
-    return "".join(out)
 
 
 def neurons_page(neurons):
@@ -90,23 +68,22 @@ def neurons_html(chars, found, values, title="charlm neurons"):
     rows = []
     for feature, (ranked, chance) in found.items():
         buttons = " ".join(
-            f'<button data-unit="{html.escape(u)}">{html.escape(u)} r={r:+.2f}</button>'
-            for u, r in ranked
+            f'<button data-unit="{escape(u)}">{escape(u)} r={r:+.2f}</button>' for u, r in ranked
         )
-        rows.append(f"<tr><th>{html.escape(feature)}</th><td>{buttons}</td>"
+        rows.append(f"<tr><th>{escape(feature)}</th><td>{buttons}</td>"
                     f"<td>fresh model's best |r| {chance:.2f}</td></tr>")  # fmt: skip
     first = units[0] if units else ""
-    tips = [f"{i}: {ch!r}" for i, ch in enumerate(chars)]
+    tips, white = [f"{i}: {ch!r}" for i, ch in enumerate(chars)], [(255, 255, 255)] * len(chars)
     body = (
         "<p>Each character's background is the chosen unit's activation after reading it "
         "(blue -1, white 0, red +1); hover for the value. Choose a unit:</p>"
         f"<table>{''.join(rows)}</table>"
-        f'<p id="shown">unit {html.escape(first)}</p>'
-        f'<pre id="text">{_spans(chars, tips, [(255, 255, 255)] * len(chars))}</pre>'
+        f'<p id="shown">unit {escape(first)}</p>'
+        f'<pre id="text" class="shaded">{html_shaded(chars, tips, white)}</pre>'
         f'<script id="data" type="application/json">{_json(data)}</script>'
         "<script>\n" + SCRIPT + "\n</script>"
     )
-    return PAGE.format(title=html.escape(title), body=body)
+    return document(title, body)
 
 
 SCRIPT = """
@@ -150,9 +127,9 @@ def score_html(sc, title="charlm score"):
         f"<p>{sc.bpc:.4f} bits per character over {sc.scored.size:,} characters. Each "
         f"character's background: its surprisal, -log2 p (white 0, red {top:.1f} bits or "
         "more); hover for its bits and the five likeliest characters there.</p>"
-        f"<pre>{_spans(sc.chars, tips, colours)}</pre>"
+        f'<pre class="shaded">{html_shaded(sc.chars, tips, colours)}</pre>'
     )
-    return PAGE.format(title=html.escape(title), body=body)
+    return document(title, body)
 
 
 def gates_figure(sat):

@@ -1,14 +1,14 @@
 """How gradflow and saliency look: rich tables and charts, a PNG plot, an HTML page."""
 
-import html
-
 import numpy as np
 from rich.table import Table
 from rich.text import Text
 
 from charlm import files
 from charlm.errors import CharlmError
+from charlm.inspect import look
 from charlm.inspect.gradflow import steps_to_show
+from charlm.pages import document, escape, shaded, visible
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 COLOURS = ("red", "green", "blue", "magenta", "cyan", "yellow")
@@ -113,21 +113,16 @@ def _shares(scores):
     return np.asarray(scores) / top if top > 0 else np.zeros(len(scores))
 
 
-def visible(ch):
-    """A character as it can be seen shaded: newline and tab get a symbol."""
-    return {"\n": "⏎", "\t": "⇥"}.get(ch, ch)
+def red_share(s):
+    """A share of the largest (0..1) -> white to red; None (unshaded) below 2%."""
+    fade = int(round(255 * (1 - s)))
+    return (255, fade, fade) if s >= 0.02 else None
 
 
 def saliency_text(sal):
     """The text with each character's background shaded by its share of the largest
     influence (white on red at the top), then the prediction it explains."""
-    out = Text()
-    for ch, s in zip(sal.chars, _shares(sal.scores), strict=True):
-        shade = int(round(255 * (1 - s)))
-        style = f"black on rgb(255,{shade},{shade})" if s >= 0.02 else ""
-        out.append(visible(ch), style=style)
-        if ch == "\n":
-            out.append("\n")
+    out = look.shaded(sal.chars, _shares(sal.scores), red_share)
     out.append("[", style="bold")
     out.append(visible(sal.target), style="bold reverse")
     out.append("]", style="bold")
@@ -151,31 +146,20 @@ def saliency_summary(sal, n=5):
 
 
 def saliency_html(sal, title="charlm saliency"):
-    """A self-contained HTML page: the text, each character shaded by its influence, its
+    """A self-contained page: the text, each character shaded by its influence, its
     position and score in a tooltip, and the prediction."""
-    spans = []
-    for i, (ch, s, raw) in enumerate(zip(sal.chars, _shares(sal.scores), sal.scores, strict=True)):
-        tip = f"{i}: {ch!r} {raw:.3e} ({s:.0%})"
-        shown = html.escape("⏎" if ch == "\n" else ch)
-        spans.append(
-            f'<span style="background:rgba(220,30,30,{s:.3f})" title="{html.escape(tip)}">'
-            f"{shown}</span>" + ("\n" if ch == "\n" else "")
-        )
-    likely = ", ".join(f"{html.escape(repr(c))} {p:.3f}" for c, p in sal.top)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        "<style>body{font-family:sans-serif;margin:2em}"
-        "pre{font-size:18px;line-height:1.6;white-space:pre-wrap}"
-        ".target{outline:2px solid #333}</style>\n"
-        "</head>\n<body>\n"
-        f"<h1>{html.escape(title)}</h1>\n"
+    shares = _shares(sal.scores)
+    rows = enumerate(zip(sal.chars, shares, sal.scores, strict=True))
+    tips = [f"{i}: {ch!r} {raw:.3e} ({s:.0%})" for i, (ch, s, raw) in rows]
+    colours = [red_share(s) or (255, 255, 255) for s in shares]
+    likely = ", ".join(f"{escape(repr(c))} {p:.3f}" for c, p in sal.top)
+    body = (
         "<p>Each character's background: how much it moved the prediction "
         "(the length of the gradient of the prediction's loss with respect to its input vector, "
         "as a share of the largest).</p>\n"
-        f'<pre>{"".join(spans)}<span class="target">{html.escape(sal.target)}</span></pre>\n'
-        f"<p>Predicted character {sal.at}: {html.escape(repr(sal.target))}, "
-        f"p = {sal.p_target:.3f}. Likeliest: {likely}.</p>\n"
-        "</body>\n</html>\n"
+        f'<pre class="shaded">{shaded(sal.chars, tips, colours)}'
+        f'<span class="target">{escape(sal.target)}</span></pre>\n'
+        f"<p>Predicted character {sal.at}: {escape(repr(sal.target))}, "
+        f"p = {sal.p_target:.3f}. Likeliest: {likely}.</p>"
     )
+    return document(title, body)

@@ -12,9 +12,10 @@ import math
 import re
 
 from charlm.errors import CharlmError
+from charlm.nn.head import LN2
+from charlm.run import budget
 from charlm.run.optim import planned_rate
 
-LN2 = math.log(2)
 INSTALL = 'the report\'s charts need matplotlib: pip install -e ".[plot]"'
 STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller, selectable, the browser's own font
@@ -159,7 +160,7 @@ def learning_rate(histories):
         many = len(histories) > 1
         for i, (h, colour) in enumerate(zip(histories, _colours(len(histories)), strict=True)):
             who = f"{h.name}: " if many else ""
-            if h.schedule and h.config is not None and h.total and h.total < 10**9:
+            if h.schedule and h.config is not None and budget.is_planned(h.total):
                 n = max(1, h.total // PLAN_POINTS)
                 steps = [*range(1, h.total + 1, n), h.total]
                 rates = [planned_rate(h.config.train, s, h.schedule) for s in steps]

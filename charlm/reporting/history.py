@@ -10,11 +10,11 @@ from pathlib import Path
 
 from charlm import memory
 from charlm.errors import CharlmError
+from charlm.nn.head import LN2
 from charlm.nn.model import ModelSpec, param_count
-from charlm.run import rundir, runs
+from charlm.run import budget, rundir, runs
+from charlm.run.metrics import clock
 from charlm.run.optim import describe_schedule
-
-LN2 = math.log(2)
 
 
 @dataclass
@@ -79,10 +79,10 @@ class History:
                 ("batch", f"{t.batch_size} x seq_len {t.seq_len}"),
             ]
         if self.step is not None:
-            of = f" of {self.total:,}" if self.total and self.total < 10**9 else ""
+            of = f" of {self.total:,}" if budget.is_planned(self.total) else ""
             out += [
                 ("steps", f"{self.step:,}{of}, {self.epoch:.2f} epochs"),
-                ("training time", _duration(self.elapsed or 0.0)),
+                ("training time", clock(self.elapsed or 0.0)),
             ]
         if self.best_val is not None:
             at = f" at step {self.best_step:,}" if self.best_step is not None else ""
@@ -108,12 +108,6 @@ def _corpus(c, identity, vocab_size):
     size = identity.get("characters")
     size = f"{size:,} characters" if size else f"{identity.get('bytes', 0):,} bytes"
     return f"{c.data.corpus}, {size}, vocabulary {vocab_size}"
-
-
-def _duration(seconds):
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def from_folder(folder):
@@ -148,12 +142,12 @@ def from_folder(folder):
     return h
 
 
-def live(ck, folder):
-    """The History of the run being trained (ck, a Checkpoint in memory), with the records
-    metrics.jsonl holds now."""
+def live(ck, folder, recs):
+    """The History of the run being trained (ck, a Checkpoint in memory), with its records
+    so far (recs: what metrics.jsonl holds, kept as they were written)."""
     folder = Path(folder)
     h = History(folder.name, folder, "", written=time.time())
-    h.records = records(folder / rundir.METRICS)
+    h.records = recs
     _fill(
         h,
         ck.config,
@@ -165,7 +159,7 @@ def live(ck, folder):
         ck.elapsed,
         ck.best_val,
     )
-    of = f" of {h.total:,}" if h.total and h.total < 10**9 else ""
+    of = f" of {h.total:,}" if budget.is_planned(h.total) else ""
     h.status = f"running now (step {ck.step:,}{of})"
     return h
 
@@ -195,9 +189,14 @@ def records(metrics_path):
             rec = json.loads(line)
         except (json.JSONDecodeError, RecursionError):
             continue
-        if isinstance(rec, dict) and isinstance(rec.get("kind"), str) and _whole(rec.get("step")):
+        if is_record(rec):
             out.append(rec)
     return out
+
+
+def is_record(rec):
+    """An object with a kind and a whole-number step (what a report reads)."""
+    return isinstance(rec, dict) and isinstance(rec.get("kind"), str) and _whole(rec.get("step"))
 
 
 def _whole(n):

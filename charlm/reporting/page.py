@@ -8,14 +8,13 @@ Live: Live is the sink (charlm.run.metrics.Metrics) that rewrites run_dir/report
 after every evaluation of a run being trained (train.report), so a browser tab on it shows
 the run so far on reload."""
 
-import html
 import math
 import time
 from pathlib import Path
 
 import yaml
 
-from charlm import files
+from charlm import files, pages
 from charlm.reporting import charts, history
 from charlm.run import config as config_mod
 from charlm.run import rundir
@@ -23,10 +22,6 @@ from charlm.run import rundir
 REPORT = rundir.REPORT
 LIVE_GAP = 10.0  # seconds between two live pages at least
 CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;
- max-width:1400px;padding:16px 24px;color:#222;background:#fff}
-h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:22px 0 8px;
- border-bottom:1px solid #ddd;padding-bottom:3px}
 table.facts{border-collapse:collapse}table.facts td,table.facts th{padding:3px 12px 3px 0;
  vertical-align:top;text-align:left}table.facts th{color:#555;font-weight:600;white-space:nowrap}
 table.facts td.differs{background:#fff6d6}
@@ -34,14 +29,11 @@ table.facts td.differs{background:#fff6d6}
 figure.chart{margin:0}figure.chart svg{width:100%;height:auto}
 details{margin:4px 0;border:1px solid #e2e2e2;border-radius:4px;padding:4px 8px}
 summary{cursor:pointer;color:#333}
-pre{white-space:pre-wrap;word-break:break-word;font:12.5px/1.4 ui-monospace,Menlo,Consolas,
- monospace;margin:6px 0;background:#f7f7f7;padding:8px;border-radius:3px}
-.muted{color:#777}
-"""
+pre.config,details pre{background:#f7f7f7;padding:8px;border-radius:3px}
+"""  # the report's own, after pages.CSS
 
 
-def _e(text):
-    return html.escape(str(text), quote=True)
+_e = pages.escape
 
 
 def render(histories):
@@ -50,11 +42,6 @@ def render(histories):
     many = len(histories) > 1
     title = ", ".join(h.name for h in histories)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>charlm report: {_e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>charlm report: {_e(title)}</h1>",
         f'<p class="muted">made {_e(time.strftime("%Y-%m-%d %H:%M:%S"))} from '
         f"{_e(', '.join(str(h.folder) for h in histories))}</p>",
         "<h2>Runs compared</h2>" if many else "<h2>Run</h2>",
@@ -66,9 +53,8 @@ def render(histories):
         *[_samples(h, many) for h in histories],
         "<h2>Config</h2>",
         *[_config(h, many) for h in histories],
-        "</body></html>",
     ]
-    return "\n".join(parts)
+    return pages.document(f"charlm report: {title}", "\n".join(parts), CSS)
 
 
 def _facts(histories):
@@ -139,7 +125,7 @@ def _config(h, many):
     if h.config is None:
         return f'{who}<p class="muted">no checkpoint to read the config from</p>'
     text = yaml.safe_dump(config_mod.to_dict(h.config), sort_keys=False)
-    return f"{who}<pre>{_e(text)}</pre>"
+    return f'{who}<pre class="config">{_e(text)}</pre>'
 
 
 def write(histories, out, force=False, owned=False, inputs=()):
@@ -159,12 +145,15 @@ class Live:
     def __init__(self, ck, run_dir):
         charts.require()
         self.ck, self.run_dir, self.due, self.last = ck, Path(run_dir), None, -math.inf
-        self.gap = LIVE_GAP
+        self.gap, self.records = LIVE_GAP, []
 
     def open(self, metrics_path):
-        pass
+        """The records kept so far, read once; later ones come through record()."""
+        self.records = history.records(metrics_path)
 
     def record(self, rec):
+        if history.is_record(rec):
+            self.records.append(rec)
         step = rec.get("step")
         if self.due is not None and (step != self.due or rec.get("kind") == "sample"):
             self.flush()
@@ -173,7 +162,8 @@ class Live:
 
     def flush(self):
         tic = time.monotonic()
-        write([history.live(self.ck, self.run_dir)], self.run_dir / REPORT, owned=True)
+        write([history.live(self.ck, self.run_dir, self.records)], self.run_dir / REPORT,
+              owned=True)  # fmt: skip
         self.due, self.last = None, time.monotonic()
         self.gap = max(LIVE_GAP, 10 * (self.last - tic))  # a long run's page: at most 10%
 

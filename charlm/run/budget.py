@@ -68,3 +68,8 @@ def planned_total(t, schedule, otherwise):
     if t.minutes is None:
         return otherwise
     return schedule[-1][1] if schedule else PROVISIONAL
+
+
+def is_planned(total):
+    """Whether a step count is known: not None or 0, and not a budget's PROVISIONAL one."""
+    return bool(total) and total < PROVISIONAL

@@ -10,7 +10,13 @@ from charlm import files
 from charlm.errors import CharlmError
 from charlm.run.rundir import METRICS
 
-__all__ = ["METRICS", "Metrics", "Reporter"]
+__all__ = ["METRICS", "Metrics", "Reporter", "clock"]
+
+
+def clock(seconds):
+    """Seconds as the display, `charlm runs` and the report show a duration: h:mm:ss."""
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 class Reporter:

@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 
 from charlm.errors import CharlmError
+from charlm.nn.head import LN2
 from charlm.nn.model import ModelSpec, param_count
 from charlm.run import checkpoint, rundir
 from charlm.run.checkpoint import BEST, LATEST
 
-LN2 = math.log(2)
 COLUMNS = ("name", "model", "parameters", "step", "epochs", "best_val", "time", "status",
            "written")  # fmt: skip
 
