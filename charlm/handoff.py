@@ -22,7 +22,7 @@ import numpy as np
 
 from charlm import files
 from charlm.errors import CharlmError
-from charlm.nn.model import CELLS, ModelSpec, param_shapes
+from charlm.nn.model import CELLS, ModelSpec
 from charlm.run import checkpoint, config, train
 from charlm.run.data import Vocab, valid_codes
 
@@ -128,7 +128,7 @@ def to_checkpoint(path):
             f"{path}: no 'vocab' metadata; charlm needs the characters: save with "
             f"metadata={{'vocab': json.dumps([ord(c) for c in chars])}}"
         )
-    codes = _json(path, meta, "vocab")
+    codes = checkpoint.json_of(path, meta["vocab"], "'vocab' metadata")
     if not isinstance(codes, list) or not all(type(c) is int for c in codes):
         raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers")
     byte_level = meta.get("byte_level", "false")
@@ -143,7 +143,8 @@ def to_checkpoint(path):
         )
     vocab = Vocab(codes.astype(np.uint32), byte_level)
     if "config" in meta:
-        cfg = config.from_dict(_json(path, meta, "config"), f"{path} (its config)")
+        raw = checkpoint.json_of(path, meta["config"], "'config' metadata")
+        cfg = config.from_dict(raw, f"{path} (its config)")
     else:
         # float16 weights compute in float32 here (exactly: every float16 is a float32)
         head_dtype = tensors["head.weight"].dtype if "head.weight" in tensors else None
@@ -152,17 +153,7 @@ def to_checkpoint(path):
         cfg = config.from_dict(raw, f"{path} (its tensors)")
     spec = ModelSpec.from_config(cfg.model, len(vocab))
     dtype = np.dtype(cfg.train.dtype)
-    want = param_shapes(spec)
-    for name, shape in want.items():
-        a = tensors.get(name)
-        if a is None or a.shape != shape or a.dtype.kind != "f":
-            got = "missing" if a is None else f"{a.dtype} {a.shape}"
-            raise CharlmError(
-                f"{path}: {torch_name(name)} is {got}; a {spec.describe()} with hidden "
-                f"{spec.hidden_size} and {len(vocab)} symbols needs a float array {shape}"
-            )
-        if not np.isfinite(a).all():
-            raise CharlmError(f"{path}: {torch_name(name)} holds NaN or infinite values")
+    want = checkpoint.parameters(path, tensors, spec, label=torch_name)
     extra = sorted(set(tensors) - set(want))
     if extra:
         names = ", ".join(torch_name(k) for k in extra[:4])
@@ -171,14 +162,6 @@ def to_checkpoint(path):
     ck.params = {k: tensors[k].astype(dtype) for k in want}
     ck.optim = train.make_optimizer(cfg).init(ck.params).state
     return ck
-
-
-def _json(path, meta, key):
-    try:
-        return json.loads(meta[key])
-    except (ValueError, RecursionError) as e:
-        reason = getattr(e, "msg", "nested too deeply")
-        raise CharlmError(f"{path}: the '{key}' metadata is not JSON ({reason})") from None
 
 
 def import_(path, out, force=False):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from charlm.cli import app
+from charlm.run import checkpoint
 from tests.helpers import write_corpus
 
 runner = CliRunner()
@@ -64,7 +65,53 @@ def test_any_yaml_document_as_a_config(tmp_path, doc):
     write_corpus(tmp_path / "corpus.txt", 400)
     args = ["train", "--config", str(path), "--corpus", str(tmp_path / "corpus.txt"), "--force",
             "--set", f"output.dir={tmp_path / 'out'}"]  # fmt: skip
-    answers_in_one_line(runner.invoke(app, [*args, "--steps", "1"]))
+    result = runner.invoke(app, [*args, "--steps", "1"])
+    answers_in_one_line(result)
+    if result.exit_code == 0:  # accepted: the run's config holds every value as it was given
+        saved = checkpoint.load(tmp_path / "out" / "lstm").config
+        for section, values in (doc or {}).items():
+            for key, value in (values or {}).items():
+                got = getattr(getattr(saved, section), key)
+                assert got == value and type(got) is type(value), (section, key, got, value)
+
+
+SETTABLE = {  # a real key of each type, with values of every kind: what --set is given
+    "model.hidden_size": st.integers(-3, 40), "model.dropout": st.floats(-1, 2),
+    "model.bidirectional": st.booleans(), "model.type": st.sampled_from(["gru", "rnn", "x"]),
+    "train.lr": st.floats(-1, 1) | st.sampled_from([float("nan"), float("inf")]),
+    "train.seq_len": st.integers(-2, 20), "train.clip": st.sampled_from(["norm", "none", "?"]),
+    "model.embedding_size": st.none() | st.integers(0, 9),
+}  # fmt: skip
+
+
+@settings(FUZZ, max_examples=25)
+@given(data=st.data())
+def test_an_accepted_set_is_the_value_trained_with(tmp_path, data):
+    keys = data.draw(st.lists(st.sampled_from(sorted(SETTABLE)), min_size=1, max_size=3,
+                              unique=True))  # fmt: skip
+    given_values = {k: data.draw(SETTABLE[k]) for k in keys}
+    sets = [a for k, v in given_values.items() for a in ("--set", f"{k}={_yaml(v)}")]
+    write_corpus(tmp_path / "corpus.txt", 400)
+    args = ["train", "--corpus", str(tmp_path / "corpus.txt"), "--force",
+            "--set", f"output.dir={tmp_path / 'out'}", *TRAIN_FAST, *sets]  # fmt: skip
+    result = runner.invoke(app, args)
+    answers_in_one_line(result)
+    if result.exit_code == 0:
+        saved = checkpoint.load(tmp_path / "out" / "lstm").config
+        for key, value in given_values.items():
+            section, _, name = key.partition(".")
+            assert getattr(getattr(saved, section), name) == value, (key, value)
+
+
+def _yaml(value):
+    """value as --set reads it back (YAML): null, true/false, a number or the text."""
+    return (
+        "null"
+        if value is None
+        else str(value).lower()
+        if isinstance(value, bool)
+        else (repr(value) if isinstance(value, float) else str(value))
+    )
 
 
 @FUZZ

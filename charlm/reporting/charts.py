@@ -95,62 +95,35 @@ def loss(histories, against="step"):
         xlabel = f"training time ({unit})" if timed else "step"
         title = "Loss against training time" if timed else "Loss against steps"
         fig, ax = _figure(title, xlabel, "loss (nats per character)")
-        scale = lambda v: [a / per for a in v]  # noqa: E731
         many = len(histories) > 1
         for i, (h, colour) in enumerate(zip(histories, _colours(len(histories)), strict=True)):
-            who = f"{h.name}: " if many else ""
-            x, y = _xy(h.kind("train"), against, "loss")
-            ax.plot(
-                scale(x),
-                y,
-                color=colour,
-                alpha=0.25,
-                lw=0.8,
-                gid=f"train-{i}",
-                label=None if many else "training loss",
-            )
-            x, y = _xy(h.kind("train"), against, "smooth_loss")
-            ax.plot(
-                scale(x),
-                y,
-                color=colour,
-                lw=1.4,
-                gid=f"smooth-{i}",
-                label=f"{who}training (smoothed)",
-            )
-            vals = h.kind("val")
-            x, y = _xy(vals, against, "loss")
-            ax.plot(
-                scale(x),
-                y,
-                color=colour,
-                lw=1.2,
-                ls="--",
-                marker="o",
-                ms=3,
-                gid=f"val-{i}",
-                label=f"{who}validation",
-            )
-            best = [r for r in vals if r.get("step") == h.best_step and _num(r.get(against))]
-            if best:
-                b = best[-1]
-                ax.plot(
-                    scale([b[against]]),
-                    [b["loss"]],
-                    marker="*",
-                    ms=12,
-                    ls="none",
-                    color=colour,
-                    mec="black",
-                    mew=0.6,
-                    gid=f"best-{i}",
-                    label=f"{who}best {b['loss']:.4f} ({b['loss'] / LN2:.3f} bpc)",
-                )
+            _loss_lines(ax, h, i, colour, against, per, f"{h.name}: " if many else "")
         ax.secondary_yaxis("right", functions=(lambda v: v / LN2, lambda v: v * LN2)).set_ylabel(
             "bits per character"
         )
         _legend(ax)
         return _svg(fig, f"loss-{'time' if timed else 'steps'}")
+
+
+def _loss_lines(ax, h, i, colour, against, per, who):
+    """One run's lines on the loss chart: training (raw, smoothed), validation, the best."""
+    scale = lambda v: [a / per for a in v]  # noqa: E731
+    x, y = _xy(h.kind("train"), against, "loss")
+    ax.plot(scale(x), y, color=colour, alpha=0.25, lw=0.8, gid=f"train-{i}",
+            label=None if who else "training loss")  # fmt: skip
+    x, y = _xy(h.kind("train"), against, "smooth_loss")
+    ax.plot(scale(x), y, color=colour, lw=1.4, gid=f"smooth-{i}",
+            label=f"{who}training (smoothed)")  # fmt: skip
+    vals = h.kind("val")
+    x, y = _xy(vals, against, "loss")
+    ax.plot(scale(x), y, color=colour, lw=1.2, ls="--", marker="o", ms=3, gid=f"val-{i}",
+            label=f"{who}validation")  # fmt: skip
+    best = [r for r in vals if r.get("step") == h.best_step and _num(r.get(against))]
+    if best:
+        b = best[-1]
+        ax.plot(scale([b[against]]), [b["loss"]], marker="*", ms=12, ls="none", color=colour,
+                mec="black", mew=0.6, gid=f"best-{i}",
+                label=f"{who}best {b['loss']:.4f} ({b['loss'] / LN2:.3f} bpc)")  # fmt: skip
 
 
 def learning_rate(histories):

@@ -209,8 +209,10 @@ def _meta(path, arrays):
             f"{path}: checkpoint format {fmt}, this charlm reads format {FORMAT}; "
             f"use the charlm version that wrote it"
         )
-    raw, rng = _json(path, meta("config", "U")), _json(path, meta("rng", "U"))
-    extra = {k: _json(path, meta(k, "U")) for k in ("schedule", "corpus") if f"meta/{k}" in arrays}
+    raw, rng = json_of(path, meta("config", "U")), json_of(path, meta("rng", "U"))
+    extra = {
+        k: json_of(path, meta(k, "U")) for k in ("schedule", "corpus") if f"meta/{k}" in arrays
+    }
     if not _is_plan(extra.get("schedule", [[0, 1, 0]])) or not isinstance(
         extra.get("corpus", {}), dict
     ):
@@ -236,32 +238,43 @@ def _meta(path, arrays):
 def _unpack(path, arrays):
     fields = _meta(path, arrays)
     spec = ModelSpec.from_config(fields["config"].model, len(fields["vocab"]))
-    params = {}
-    for name, shape in param_shapes(spec).items():
-        if name not in arrays:
-            raise CharlmError(f"{path}: missing parameter '{name}' for a {spec.describe()}")
-        a = arrays[name]
-        if a.shape != shape or a.dtype.kind != "f":
-            raise CharlmError(
-                f"{path}: parameter '{name}' is {a.dtype} {a.shape}, "
-                f"its config needs a float array {shape}"
-            )
-        if not np.isfinite(a).all():
-            raise CharlmError(f"{path}: parameter '{name}' holds NaN or infinite values")
-        params[name] = a
+    params = parameters(path, arrays, spec)
     optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
     states = sorted((k for k in arrays if k.startswith("state/")), key=lambda k: int(k[6:]))
     state = tuple(arrays[k] for k in states) or None
     return Checkpoint(params=params, optim=optim, state=state, **fields)
 
 
-def _json(path, text):
+def parameters(path, arrays, spec, label=str):
+    """{name: array} of every parameter spec has, from arrays (under charlm's names), each
+    refused in one line unless a finite float array of its shape: what a checkpoint and an
+    imported .safetensors file (label: a name as the file has it) are both held to."""
+    params = {}
+    for name, shape in param_shapes(spec).items():
+        a = arrays.get(name)
+        if a is None:
+            raise CharlmError(
+                f"{path}: missing parameter '{label(name)}' for a {spec.describe()} with hidden "
+                f"{spec.hidden_size} and {spec.vocab_size} symbols"
+            )
+        if a.shape != shape or a.dtype.kind != "f":
+            raise CharlmError(
+                f"{path}: parameter '{label(name)}' is {a.dtype} {a.shape}, "
+                f"its config needs a float array {shape}"
+            )
+        if not np.isfinite(a).all():
+            raise CharlmError(f"{path}: parameter '{label(name)}' holds NaN or infinite values")
+        params[name] = a
+    return params
+
+
+def json_of(path, text, what="metadata"):
+    """The JSON text of a metadata field, refused in one line naming it (what)."""
     try:
         return json.loads(str(text))
     except (json.JSONDecodeError, RecursionError) as e:
-        raise CharlmError(
-            f"{path}: corrupted metadata ({getattr(e, 'msg', 'nested too deeply')})"
-        ) from None
+        reason = getattr(e, "msg", "nested too deeply")
+        raise CharlmError(f"{path}: the {what} is not JSON ({reason})") from None
 
 
 def _is_plan(plan):
