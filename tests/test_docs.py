@@ -113,6 +113,8 @@ def test_the_api_walk_through_runs(tmp_path, monkeypatch):
         exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102
     assert namespace["model"].step == 200 and (tmp_path / "checkpoints" / "notebook").is_dir()
     assert (tmp_path / "metrics.png").read_bytes().startswith(b"\x89PNG")
+    assert list(namespace["found"].found) == ["space"] and len(namespace["ranked"]) == 5
+    assert [f.name.split()[0] for f in namespace["flows"]][1:] == ["fresh"]
     assert namespace["page"] == Path("checkpoints/notebook/report.html")
     assert "charlm report: notebook" in namespace["page"].read_text(encoding="utf-8")
 
