@@ -19,7 +19,7 @@ from pathlib import Path
 PROBE = """
 import json, resource, sys, tempfile
 from pathlib import Path
-from charlm.run import config, train
+from charlm.run import config, launch, loop, train
 if sys.argv[1] in ("load", "train"):
     out = tempfile.mkdtemp()
     cfg = config.load(None, [f"data.corpus={sys.argv[2]}", f"train.max_steps={sys.argv[3]}",
@@ -30,7 +30,7 @@ if sys.argv[1] in ("load", "train"):
     if sys.argv[1] == "train":
         ck = train.new_run(cfg, corpus.vocab)
         train.prepare_run_dir(Path(out) / "run", fresh=True)
-        train.run(ck, corpus, Path(out) / "run")
+        loop.run(launch.of(ck, corpus, Path(out) / "run"))
 else:
     n, dtype = 0, None
 print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "chars": n,

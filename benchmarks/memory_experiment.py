@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from charlm.nn.model import CELLS, forward
-from charlm.run import config, synthetic, train
+from charlm.run import config, launch, loop, synthetic, train
 
 KEYS = 8
 
@@ -75,7 +75,7 @@ def run_one(cell, hidden, gap, args, corpus_path, test_text):
     run_dir = Path(args.out) / run
     train.prepare_run_dir(run_dir, fresh=True)
     tic = time.perf_counter()
-    train.run(ck, corpus, run_dir)
+    loop.run(launch.of(ck, corpus, run_dir))
     seconds = time.perf_counter() - tic
     acc = recall_accuracy(ck.params, ck.spec, ck.vocab, test_text)
     n = sum(a.size for a in ck.params.values())

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from charlm.run import config, metrics, train
+from charlm.run import config, launch, loop, metrics, train
 
 
 def peak_mib():
@@ -55,7 +55,7 @@ def main():
         warmup = args.warmup or max(t.eval_every, t.sample_every, t.checkpoint_every) + 1
         watch = Watch(warmup)
         tic = time.perf_counter()
-        train.run(ck, corpus, run_dir, watch)
+        loop.run(launch.of(ck, corpus, run_dir), watch)
         seconds = time.perf_counter() - tic
     end = peak_mib()
     spec = ck.spec

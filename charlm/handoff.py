@@ -62,7 +62,6 @@ def export(ck, out, force=False, inputs=()):
     """Write ck's weights and metadata to out (.safetensors), through the guarded writer
     (inputs: the files this command read, never written over)."""
     st = _safetensors()
-    files.check_target(out, "file", force, inputs)
     tensors = {torch_name(k): np.ascontiguousarray(v) for k, v in ck.params.items()}
     metadata = {
         "format": FORMAT,

@@ -128,14 +128,7 @@ def refused(result, message, code=2):
 
 
 def launched(ck, corpus, run_dir):
-    """What charlm.run.loop.run trains: ck (a fresh run or a loaded checkpoint) into run_dir,
-    planned as charlm.run.launch plans it (its schedule kept if it has one)."""
-    from pathlib import Path
+    """What charlm.run.loop.run trains: ck into run_dir, planned as launch plans it."""
+    from charlm.run import launch
 
-    from charlm.run import launch, optim, train
-
-    windows = corpus.batches.windows
-    if ck.schedule is None:
-        ck.schedule = optim.plan(ck.config.train, train.total_steps(ck.config, windows))
-    total = train.total_steps(ck.config, windows, ck.schedule)
-    return launch.Launch(ck, corpus, Path(run_dir), total, force=False)
+    return launch.of(ck, corpus, run_dir)

@@ -143,6 +143,17 @@ def resumed(run_folder, config, sets, force, progress=None, values=None):
     return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])
 
 
+def of(ck, corpus, run_dir):
+    """The Launch of a run made in code (training.new_run, or a loaded checkpoint) into
+    run_dir, planned as fresh() plans one when it has no schedule (benchmarks, tests)."""
+    if ck.schedule is None:
+        ck.schedule = Budget(ck.config.train, ck).provisional() or plan(
+            ck.config.train, training.total_steps(ck.config, corpus.batches.windows)
+        )
+    total = training.total_steps(ck.config, corpus.batches.windows, ck.schedule)
+    return Launch(ck, corpus, Path(run_dir), total, force=False)
+
+
 def check_memory(cfg, vocab_size):
     """Refuse, before anything is allocated, a run that needs more memory than there is: the
     parameters with their gradients, optimiser state and update scratch, and one window's
