@@ -97,7 +97,7 @@ def test_train_takes_typed_values_and_one_override_as_one(trained, monkeypatch):
     sets = [TINY[i + 1] for i in range(0, len(TINY), 2)]
     with pytest.raises(ArgumentError, match="^steps='3': train.max_steps must be an integer"):
         charlm.train(corpus="corpus.txt", steps="3", run="typed", overrides=sets)
-    with pytest.raises(ArgumentError, match="^minutes=1: steps and minutes both say"):
+    with pytest.raises(ArgumentError, match="^steps and minutes both say how long"):
         charlm.train(corpus="corpus.txt", steps=3, minutes=1, run="typed")
     model = charlm.train(corpus="corpus.txt", steps=2, run="one", overrides="train.lr=0.01",
                          config=None)  # fmt: skip

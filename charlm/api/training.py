@@ -31,9 +31,8 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     checks.path("config", config, optional=True)
     sets = checks.texts("overrides", overrides)
     if steps is not None and minutes is not None:
-        raise ArgumentError(
-            "minutes", minutes, "{steps} and {minutes} both say how long to train: give one"
-        )
+        both = "{steps} and {minutes} both say how long to train: give one"
+        raise ArgumentError("minutes", ArgumentError.WHOLE, both)
     given = {
         "data.corpus": (corpus, "corpus"),
         "train.max_steps": (steps, "steps"),
