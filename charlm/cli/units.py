@@ -25,7 +25,6 @@ from charlm.inspect import features, look
 from charlm.nn.head import LN2
 from charlm.pages import document
 
-DEFAULT_CHARS = 10_000  # of the validation split, when no text is given
 SHOWN = 2000  # characters the terminal shades at most (a page or --json has them all)
 LINE = 240  # characters of each top unit's line under --find
 UnitsText = Annotated[
