@@ -55,6 +55,7 @@ def test_neurons_gates_score_saliency_are_what_the_commands_print(trained, monke
 
 def test_gradflow_and_gradcheck_are_what_the_commands_compute(trained, monkeypatch):
     folder, model = trained
+    monkeypatch.chdir(folder)
     flows = charlm.gradflow([model, "checkpoints/m"], cells=["rnn"], text=TEXT, length=30)
     assert len(flows) == 3 and np.array_equal(flows[0].norm, flows[1].norm)
     printed = cli_json(folder, monkeypatch, "gradflow", TEXT, "--type", "rnn", "--length", "30")
