@@ -8,6 +8,7 @@ The public API (docs/api.md):
     charlm.gradflow(cells, ...)          gradient flow through fresh models
     charlm.gradcheck(...)                every gradient against finite differences
     charlm.report(runs, out=None) -> Path  a run's (or runs') HTML report
+    charlm.runs(directory) / import_weights(path, out) / make_corpus(kind, ...)
     charlm.Config                        the configuration's dataclasses
     charlm.CharlmError                   every refusal, as a one-line message
 
@@ -29,6 +30,9 @@ _WHERE = {
     "report": "charlm.api",
     "gradcheck": "charlm.api",
     "gradflow": "charlm.api",
+    "runs": "charlm.api",
+    "import_weights": "charlm.api",
+    "make_corpus": "charlm.api",
 }
 __all__ = [*_WHERE, "__version__"]
 

@@ -103,3 +103,20 @@ def test_train_takes_typed_values_and_one_override_as_one(trained, monkeypatch):
     model = charlm.train(corpus="corpus.txt", steps=2, run="one", overrides="train.lr=0.01",
                          config=None)  # fmt: skip
     assert model.config.train.lr == 0.01 and model.config.train.max_steps == 2
+
+
+def test_runs_import_and_corpus_make_are_calls_too(trained, monkeypatch):
+    folder, model = trained
+    monkeypatch.chdir(folder)
+    assert json.loads(invoke("runs", "--json").stdout) == json.loads(json.dumps(charlm.runs()))
+    with pytest.raises(ArgumentError, match="^sort='x': expected one of best, name"):
+        charlm.runs(sort="x")
+    path, text, written = charlm.make_corpus("recall", size=500, seed=2, out="r.txt")
+    assert written and path.read_text() == text
+    result = invoke("corpus", "make", "recall", "--size", 500, "--seed", 2, "--out", "r.txt")
+    assert result.exit_code == 0 and result.stdout.startswith("unchanged r.txt")
+    assert charlm.make_corpus("recall", size=500, seed=2, out="r.txt")[2] is False  # unchanged
+    pytest.importorskip("safetensors")
+    model.export("m.safetensors")
+    back = charlm.import_weights("m.safetensors", "back.npz")
+    assert all(np.array_equal(back.params[k], p) for k, p in model.params.items())

@@ -15,12 +15,14 @@ functions: it parses, calls and prints.
     inside.py    Model's neurons, gates, score, saliency, gradflow
     training.py  train
     tools.py     gradcheck, gradflow over fresh models, report
+    files.py     runs, import_weights, make_corpus
     checks.py    the argument checks
 """
 
+from charlm.api.files import import_weights, make_corpus, runs
 from charlm.api.model import Model, check_sampling, checkpoint_path, load
 from charlm.api.tools import gradcheck, gradflow, report
 from charlm.api.training import train
 
-__all__ = ["Model", "check_sampling", "checkpoint_path", "gradcheck", "gradflow", "load",
-           "report", "train"]  # fmt: skip
+__all__ = ["Model", "check_sampling", "checkpoint_path", "gradcheck", "gradflow",
+           "import_weights", "load", "make_corpus", "report", "runs", "train"]  # fmt: skip

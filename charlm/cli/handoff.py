@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from charlm import api, files, handoff
-from charlm.cli.app import ForceOpt, app, at_least, console, help_without_command
-from charlm.run import synthetic
+from charlm import api
+from charlm.cli.app import ForceOpt, app, console, help_without_command
 
 
 @app.command("export")
@@ -40,7 +39,7 @@ def import_(
     force: ForceOpt = False,
 ):
     """Make a charlm checkpoint of a .safetensors model (from charlm export or torch)."""
-    ck = handoff.import_(model_path, out, force)  # refuses out = model_path, too
+    ck = api.import_weights(model_path, out, force).checkpoint  # refuses out = model_path too
     console.print(
         f"wrote {out}: a {ck.spec.describe()}, hidden {ck.spec.hidden_size}, "
         f"{len(ck.vocab)} symbols; sample and eval use it as it is. "
@@ -71,14 +70,9 @@ def corpus_make(
 ):
     """Write a synthetic corpus: recall (a key, GAP filler letters, the key again) or
     brackets (balanced nesting, DEPTH deep)."""
-    at_least("--seed", seed, 0)
-    path = out or Path("corpora") / synthetic.default_name(kind, gap, depth)
-    body = synthetic.make(kind, size, seed, gap=gap, depth=depth, keys=keys)
-    data_bytes = body.encode("utf-8")
-    same = files.is_regular(path) and path.stat().st_size == len(data_bytes)
-    same = same and not path.is_symlink() and path.read_bytes() == data_bytes
-    if not same:
-        files.write_bytes(path, data_bytes, "corpus", force=force)
+    path, body, written = api.make_corpus(kind, size=size, gap=gap, keys=keys, depth=depth,
+                                          seed=seed, out=out, force=force)  # fmt: skip
+    same = not written
     lines = body.count("\n")
     what = f"{len(body):,} characters in {lines:,} lines (seed {seed})"
     first = body.split("\n", 1)[0]

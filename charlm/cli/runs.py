@@ -12,18 +12,8 @@ from rich.table import Table
 
 from charlm import api
 from charlm.cli.app import JsonOpt, app, console, emit
-from charlm.errors import CharlmError
 from charlm.run import budget, rundir
-from charlm.run import runs as runs_mod
 from charlm.run.metrics import clock
-
-SORTS = {
-    "best": lambda r: (r.get("best_val") is None, r.get("best_val") or 0.0, r["name"]),
-    "name": lambda r: r["name"],
-    "step": lambda r: -(r.get("step") or 0),
-    "time": lambda r: -(r.get("time") or 0.0),
-    "written": lambda r: -r.get("written", 0.0),
-}
 
 
 @app.command()
@@ -37,9 +27,7 @@ def runs(
     ] = "best",
 ):
     """Every run in a folder: model, progress, best validation loss, time and status."""
-    if sort not in SORTS:
-        raise CharlmError(f"--sort {sort!r}: expected one of {', '.join(SORTS)}")
-    rows = sorted(runs_mod.scan(directory), key=SORTS[sort])
+    rows = api.runs(directory, sort=sort)
     if as_json:
         emit(json.dumps(rows))
         return
