@@ -115,14 +115,12 @@ class Model(Inside):
         checks.text("text", text, optional=True)
         checks.path("path", path, optional=True)
         checks.path("corpus", corpus, optional=True)
-        given = [name for name, v in (("text", text), ("path", path), ("corpus", corpus)) if v]
-        if len(given) > 1 or (text is not None and len(given) == 0):
-            raise ArgumentError(
-                given[-1] if given else "text",
-                ArgumentError.HIDDEN,
-                "evaluate a string ({text}), a file ({path}) or the run's validation split "
-                "(where its corpus is now: {corpus}): one of them",
-            )
+        if path is not None and corpus is not None:
+            both = "{path} evaluates a file, {corpus} the run's validation split: not both"
+            raise ArgumentError("corpus", ArgumentError.WHOLE, both)
+        if text is not None and (path is not None or corpus is not None):
+            one = "evaluate a string ({text}), a file ({path}) or the validation split: one"
+            raise ArgumentError("text", ArgumentError.WHOLE, one)
         cfg = self.config
         if text is not None:
             ids, source = self.vocab.encode(text), "the text"
