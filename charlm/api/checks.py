@@ -7,6 +7,8 @@ import os
 from charlm import memory
 from charlm.errors import ArgumentError, CharlmError, literal
 
+HIDDEN = ArgumentError.HIDDEN
+
 
 def integer(param, value, low=None, optional=False):
     """A whole number (not a bool), at least low."""
@@ -50,7 +52,7 @@ def text(param, value, optional=False):
     if value is None and optional:
         return None
     if not isinstance(value, str):
-        raise ArgumentError(param, type(value).__name__, "must be a str")
+        raise ArgumentError(param, HIDDEN, f"must be a str, not {type(value).__name__}")
     return value
 
 
@@ -58,7 +60,9 @@ def path(param, value, optional=False):
     if value is None and optional:
         return None
     if not isinstance(value, (str, os.PathLike)):
-        raise ArgumentError(param, type(value).__name__, "must be a path (str or Path)")
+        raise ArgumentError(
+            param, HIDDEN, f"must be a path (str or Path), not {type(value).__name__}"
+        )
     return value
 
 
@@ -71,7 +75,9 @@ def texts(param, value):
     try:
         items = list(value)
     except TypeError:
-        raise ArgumentError(param, type(value).__name__, "must be a str or a list of str") from None
+        raise ArgumentError(
+            param, HIDDEN, f"must be a str or a list of str, not {type(value).__name__}"
+        ) from None
     for item in items:
         text(param, item)
     return items
