@@ -99,7 +99,8 @@ def _list(param, value):
     try:
         return list(value)
     except TypeError:
-        raise ArgumentError(param, type(value).__name__, "must be a list") from None
+        rule = f"must be a list, not {type(value).__name__}"
+        raise ArgumentError(param, ArgumentError.HIDDEN, rule) from None
 
 
 def report(runs, out=None, force=False):
