@@ -1,5 +1,7 @@
 """The exception types users see: the CLI prints the message as one line and exits 2."""
 
+import re
+
 
 class CharlmError(Exception):
     """A problem with the user's input (a file, a config, an option), never a bug in charlm.
@@ -27,8 +29,7 @@ class ArgumentError(CharlmError):
 
     def render(self, option, python=False):
         """The message with every parameter name p shown as option(p)."""
-        names = _Names(option)
-        rule = self.rule.format_map(names)
+        rule = _fill(self.rule, option)
         if self.value is self.WHOLE:
             return rule
         if self.value is self.HIDDEN:
@@ -38,14 +39,22 @@ class ArgumentError(CharlmError):
         return f"{option(self.param)} {_show(self.value, cli=True)}: {rule}"
 
 
-class _Names(dict):
-    def __init__(self, option):
-        super().__init__()
-        self.option = option
+# "{name}", or "{flag=True}" (a flag to give), or a doubled brace; any other brace is text
+_PLACE = re.compile(r"\{\{|\}\}|\{(\w+)(=True)?\}")
 
-    def __missing__(self, key):  # "{name}", or "{flag=True}": a flag to give
-        name, _, value = key.partition("=")
-        return self.option(name) if self.option(name) != name else key
+
+def _fill(rule, option):
+    """rule with each parameter name p shown as option(p) (the flag alone for p=True where
+    the names are options); a brace that belongs to no placeholder (a user's path or blank
+    character quoted in the rule) stays as it is."""
+
+    def one(m):
+        if m.group(1) is None:
+            return m.group(0)[0]
+        shown = option(m.group(1))
+        return shown if shown != m.group(1) else m.group(0)[1:-1]
+
+    return _PLACE.sub(one, rule)
 
 
 def literal(text):

@@ -121,3 +121,16 @@ def test_runs_import_and_corpus_make_are_calls_too(trained, monkeypatch):
     model.export("m.safetensors")
     back = charlm.import_weights("m.safetensors", "back.npz")
     assert all(np.array_equal(back.params[k], p) for k, p in model.params.items())
+
+
+def test_braces_in_a_refused_value_are_text(trained, monkeypatch):
+    """A user's blank character or path quoted in a refusal is never read as a placeholder."""
+    folder, model = trained
+    monkeypatch.chdir(folder)
+    with pytest.raises(ArgumentError, match=r"^prime: has blanks '\{', but this model reads"):
+        model.fill("a{b", blank="{")
+    (folder / "{x}.txt").write_text("t")
+    with pytest.raises(ArgumentError, match=r"^path: \{x\}\.txt: too short to evaluate"):
+        model.evaluate(path="{x}.txt")
+    refused(invoke("eval", "--checkpoint", "checkpoints/m", "--text", "{x}.txt"),
+            "--text: {x}.txt: too short")  # fmt: skip

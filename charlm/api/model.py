@@ -135,7 +135,7 @@ class Model(Inside):
             raise ArgumentError(
                 "text" if text is not None else "path",
                 ArgumentError.HIDDEN,
-                f"{source}: too short to evaluate (at least 2 characters)",
+                f"{literal(source)}: too short to evaluate (at least 2 characters)",
             )
         itemsize, seq_len = self.params["head.weight"].dtype.itemsize, cfg.train.seq_len
         need = training.eval_memory(self.spec, itemsize, seq_len)

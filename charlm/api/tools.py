@@ -11,7 +11,7 @@ from charlm import memory
 from charlm.api import checks
 from charlm.api.inside import enough
 from charlm.api.model import Model, load
-from charlm.errors import ArgumentError, CharlmError
+from charlm.errors import ArgumentError, CharlmError, literal
 from charlm.inspect import gradcheck as gc
 from charlm.inspect import gradflow as flow_mod
 from charlm.nn.model import ModelSpec
@@ -87,8 +87,8 @@ def gradflow(models=(), *, cells=None, text=None, length=100, hidden=64, scale_h
             raise ArgumentError(
                 "scale_hh",
                 scale_hh,
-                f"{f.name}: the gradient overflows float64 over {length} steps; use a smaller "
-                f"{{scale_hh}} or {{length}}",
+                f"{literal(f.name)}: the gradient overflows float64 over {length} steps; use a "
+                f"smaller {{scale_hh}} or {{length}}",
             )
     return flows
 
