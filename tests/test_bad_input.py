@@ -69,17 +69,17 @@ CASES = {
     "hidden_size 0": (
         {"c.yaml": "model:\n  hidden_size: 0\n"},
         CONFIG,
-        "model.hidden_size must be >= 1, got 0",
+        "model.hidden_size must be >= 1 and <= 65536, got 0",
     ),
     "hidden_size negative": (
         {"c.yaml": "model:\n  hidden_size: -3\n"},
         CONFIG,
-        "model.hidden_size must be >= 1, got -3",
+        "model.hidden_size must be >= 1 and <= 65536, got -3",
     ),
     "num_layers 0": (
         {"c.yaml": "model:\n  num_layers: 0\n"},
         CONFIG,
-        "model.num_layers must be >= 1, got 0",
+        "model.num_layers must be >= 1 and <= 64, got 0",
     ),
     "dropout 1": (
         {"c.yaml": "model:\n  dropout: 1.0\n"},
@@ -97,8 +97,12 @@ CASES = {
         CONFIG,
         "corpus.txt: the training text (1,350 characters) is too short for batch_size 400",
     ),
-    "lr 0": ({"c.yaml": "train:\n  lr: 0\n"}, CONFIG, "train.lr must be > 0.0, got 0"),
-    "lr negative": ({"c.yaml": "train:\n  lr: -1\n"}, CONFIG, "train.lr must be > 0.0, got -1"),
+    "lr 0": ({"c.yaml": "train:\n  lr: 0\n"}, CONFIG, "train.lr must be > 0.0 and <= 100.0, got 0"),
+    "lr negative": (
+        {"c.yaml": "train:\n  lr: -1\n"},
+        CONFIG,
+        "train.lr must be > 0.0 and <= 100.0, got -1",
+    ),
     "unknown optimizer": (
         {"c.yaml": "train:\n  optimizer: rmsprop\n"},
         CONFIG,

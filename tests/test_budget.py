@@ -10,6 +10,7 @@ import pytest
 import charlm
 import charlm.run.optim
 from charlm.run import loop
+from charlm.run.budget import PROVISIONAL
 from tests.helpers import TINY, invoke, refused
 
 SETS = [TINY[i + 1] for i in range(0, len(TINY), 2)] + ["train.eval_every=40"]
@@ -38,10 +39,14 @@ def test_the_plan_fills_the_budget_and_is_recorded(workdir, monkeypatch):
     # the warm-up: 20% of the budget (12 s, 240 steps); the plan: 90% of the 48 s left
     assert plan[0]["step"] == 240 and abs(plan[0]["total"] - (240 + 0.9 * 48 * 20)) <= 1
     assert model.outcome == "done" and model.step == model.total == plan[0]["total"]
-    assert model.checkpoint.schedule == [[0, plan[0]["total"], 0]]
+    # the planned cosine starts where the warm-up left the rate: no jump down at the plan
+    assert model.checkpoint.schedule == [[0, PROVISIONAL, 0], [240, plan[0]["total"], 0]]
     assert charlm.load("checkpoints/m").checkpoint.schedule == model.checkpoint.schedule
     lr = {r["step"]: r["lr"] for r in records if r["kind"] == "train"}
     assert lr[10] == pytest.approx(0.004)  # the warm-up: the schedule's start
+    assert lr[240] == pytest.approx(0.004) and lr[250] == pytest.approx(0.004, rel=1e-3)
+    steps = sorted(lr)
+    assert all(lr[b] <= lr[a] + 1e-12 for a, b in zip(steps, steps[1:], strict=False))
     t = model.config.train
     assert charlm.run.optim.planned_rate(t, model.total, model.checkpoint.schedule) == 0.0
 
@@ -83,7 +88,7 @@ def test_refusals(workdir):
     refused(invoke("train", "--corpus", "corpus.txt", "--minutes", 1, "--steps", 5, *TINY),
             "--steps and --minutes both say how long to train: give one")  # fmt: skip
     refused(invoke("train", "--corpus", "corpus.txt", "--minutes", 0, *TINY),
-            "train.minutes must be > 0.0")  # fmt: skip
+            "train.minutes must be > 0.0 and <= 525600.0")  # fmt: skip
     refused(invoke("train", "--corpus", "corpus.txt", "--minutes", "nan", *TINY), "a finite number")
     assert invoke("train", "--corpus", "corpus.txt", "--steps", 3, *TINY).exit_code == 0
     refused(invoke("train", "--resume", "--set", "train.minutes=2"),

@@ -52,7 +52,10 @@ def test_bad_options_and_configs_are_one_line_errors_with_status_2(tmp_path):
     cases = [
         (["gradcheck", "--type", "lstmm"], "--type lstmm: expected a comma-separated list of"),
         (["gradcheck", "--layers", "two"], "--layers two: expected a comma-separated list of"),
-        (["gradcheck", "--config", str(bad)], "line 2: model.hidden_size must be >= 1, got -3"),
+        (
+            ["gradcheck", "--config", str(bad)],
+            "line 2: model.hidden_size must be >= 1 and <= 65536, got -3",
+        ),
         (["gradcheck", "--config", str(tmp_path / "none.yaml")], "config file not found"),
     ]
     for args, message in cases:

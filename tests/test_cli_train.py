@@ -47,7 +47,10 @@ def test_resume_continues_and_a_finished_run_is_not_overwritten(workdir):
         "checkpoints/lstm already holds a run; continue it with "
         "`charlm train --resume checkpoints/lstm`",
     )
-    refused(invoke("train", "--resume"), "already at step 6 of 6; train further with --steps")
+    refused(
+        invoke("train", "--resume"),
+        "already at step 6, and its length is 6 steps; train further with --steps",
+    )
     result = invoke("train", "--resume", "--steps", 10)
     assert result.exit_code == 0, result.output
     assert "resuming at step 6" in result.stdout and checkpoint.load("checkpoints/lstm").step == 10

@@ -33,7 +33,8 @@ def test_defaults_and_partial_files(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("model:\n  hidden_size: 0\n", "c.yaml, line 2: model.hidden_size must be >= 1, got 0"),
+        ("model:\n  hidden_size: 0\n",
+         "c.yaml, line 2: model.hidden_size must be >= 1 and <= 65536, got 0"),
         ("model:\n  hiden_size: 8\n",
          "c.yaml, line 2: unknown key 'model.hiden_size'; did you mean 'model.hidden_size'?"),
         ("modle:\n  type: rnn\n", "c.yaml, line 1: unknown section 'modle'; did you mean 'model'?"),
@@ -77,7 +78,7 @@ def test_set_overrides_parse_values_and_refuse_unknown_keys(tmp_path):
         "--set train.lr: expected section.key=value"
     )
     assert error_of(tmp_path, "", ["model.num_layers=0"]) == (
-        "--set model.num_layers=0: model.num_layers must be >= 1, got 0"
+        "--set model.num_layers=0: model.num_layers must be >= 1 and <= 64, got 0"
     )
 
 

@@ -145,16 +145,18 @@ def train(
             f"{failed}: {done}, saved in {run_dir}/{checkpoint.LATEST}"
             + ("" if outcome == "done" else f"; {resume_hint}")
         )
+    more = f"train further: charlm train --resume {run_dir} --steps N (N > {ck.step:,})"
     if outcome == "time" and not is_planned(model.total):
         console.print(
             f"the time budget ({ck.config.train.minutes:g} minutes of training) ran out at "
-            f"step {ck.step:,}, in the warm-up, before its steps were planned; saved in {run_dir}"
+            f"step {ck.step:,}, in the warm-up, before its steps were planned; saved in "
+            f"{run_dir}; {more}"
         )
     elif outcome == "time":
         console.print(
             f"the time budget ({ck.config.train.minutes:g} minutes of training) ran out at "
             f"step {ck.step:,} of the {model.total:,} planned ({ck.step / model.total:.0%} of "
-            f"the schedule); saved in {run_dir}"
+            f"the schedule); saved in {run_dir}; {more}"
         )
     elif outcome == "stopped":
         console.print(f"stopped at step {ck.step:,}; {resume_hint}")

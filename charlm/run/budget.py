@@ -14,6 +14,7 @@ matches the time it has. With a budget of S seconds of training time (evaluation
 
 import math
 
+from charlm.run.config import MAX_STEPS
 from charlm.run.optim import plan
 
 WARMUP_SHARE = 0.2
@@ -54,12 +55,22 @@ class Budget:
         """Plan the steps that fit in what is left of the budget; returns the total."""
         rate = (ck.step - self.start_step) / max(ck.elapsed - self.start_elapsed, 1e-9)
         total = ck.step + max(1, math.floor(MARGIN * (self.limit - ck.elapsed) * rate))
-        ck.schedule = plan(self.t, total)
-        return total, rate
+        ck.schedule = continued(self.t, ck.step, min(total, MAX_STEPS))
+        return ck.schedule[-1][1], rate
 
     def spent(self, ck):
         """Whether the budget's seconds of training are used up."""
         return self.limit is not None and ck.elapsed >= self.limit
+
+
+def continued(t, step, total):
+    """The plan of a run that trained `step` steps at the provisional plan's rate and now ends
+    at `total`: it continues from the rate in use. Within the warm-up ramp that is the plan of
+    `total` steps itself; past it, the provisional segment up to `step` and then the schedule
+    (cosine from lr to lr_min) over the steps that are left, so the rate never jumps."""
+    if step <= t.warmup_steps:
+        return plan(t, total)
+    return [[0, PROVISIONAL, int(t.warmup_steps)], [int(step), int(total), 0]]
 
 
 def planned_total(t, schedule, otherwise):

@@ -278,7 +278,8 @@ def json_of(path, text, what="metadata"):
 
 
 def _is_plan(plan):
-    """[[start, end, warmup], ...] of non-negative integers, ascending."""
+    """[[start, end, warmup], ...] of non-negative integers, starts ascending, each segment
+    ruling until the next starts (at its end at the latest: optim's plan)."""
     return (
         isinstance(plan, list)
         and len(plan) > 0
@@ -289,5 +290,5 @@ def _is_plan(plan):
             and s[0] < s[1]
             for s in plan
         )
-        and all(a[0] < a[1] == b[0] for a, b in zip(plan, plan[1:], strict=False))
+        and all(a[0] < b[0] <= a[1] for a, b in zip(plan, plan[1:], strict=False))
     )

@@ -7,20 +7,22 @@ every refusal is one line naming the file, line and key, what was given and what
 
 import contextlib
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from charlm.errors import ArgumentError, CharlmError, literal
-from charlm.run.rules import base_type, cut, kind, problem_of, short, suggest
+from charlm.run import yamlfile
+from charlm.run.rules import base_type, cut, kind, problem_of, suggest
 
 CELL_TYPES = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adagrad", "sgd", "adam")
 CLIP_MODES = ("norm", "elementwise", "none")
 LR_SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
+MAX_STEPS = 10**8  # the most steps a run can have, however its length is given
+LENGTHS = ("max_steps", "epochs", "minutes")  # a run's length: exactly one of them
 
 
 def _f(default, **rules):
@@ -32,12 +34,12 @@ def _f(default, **rules):
 @dataclass
 class ModelConfig:
     type: str = _f("lstm", choices=CELL_TYPES)
-    hidden_size: int = _f(256, min=1)
-    num_layers: int = _f(2, min=1)
+    hidden_size: int = _f(256, min=1, max=65536)
+    num_layers: int = _f(2, min=1, max=64)
     bidirectional: bool = _f(False)
     dropout: float = _f(0.0, min=0.0, below=1.0)
-    embedding_size: int | None = _f(None, min=1)  # null: one-hot input
-    forget_bias: float | None = _f(1.0)  # LSTM; null: PyTorch's uniform init
+    embedding_size: int | None = _f(None, min=1, max=65536)  # null: one-hot input
+    forget_bias: float | None = _f(1.0, min=-100.0, max=100.0)  # LSTM; null: PyTorch's init
 
 
 @dataclass
@@ -49,28 +51,32 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    seq_len: int = _f(64, min=1)
-    batch_size: int = _f(16, min=1)
-    max_steps: int | None = _f(5000, min=1)
-    epochs: float | None = _f(None, above=0.0)  # used when max_steps is null
-    minutes: float | None = _f(None, above=0.0)  # a time budget instead (run/budget.py)
+    seq_len: int = _f(64, min=1, max=10**6)
+    batch_size: int = _f(16, min=1, max=10**6)
+    # the run's length: exactly one of max_steps, epochs, minutes (a time budget,
+    # run/budget.py); max_steps 5000 when the config gives none (see _length)
+    max_steps: int | None = _f(5000, min=1, max=MAX_STEPS)
+    epochs: float | None = _f(None, above=0.0, max=10.0**6)
+    minutes: float | None = _f(None, above=0.0, max=525600.0)  # a year
     optimizer: str = _f("adam", choices=OPTIMIZERS)
-    lr: float = _f(0.004, above=0.0)
+    lr: float = _f(0.004, above=0.0, max=100.0)
     lr_schedule: str = _f("cosine", choices=LR_SCHEDULES)  # see optim.learning_rate
-    lr_min: float = _f(0.0, min=0.0)  # cosine: the lr it ends at; at most lr
-    warmup_steps: int = _f(0, min=0)  # lr rises linearly to lr over these first steps
+    lr_min: float = _f(0.0, min=0.0, max=100.0)  # cosine: the lr it ends at; at most lr
+    warmup_steps: int = _f(
+        0, min=0, max=MAX_STEPS
+    )  # lr rises linearly to lr over these first steps
     momentum: float = _f(0.9, min=0.0, below=1.0)  # sgd
     beta1: float = _f(0.9, min=0.0, below=1.0)  # adam
     beta2: float = _f(0.999, min=0.0, below=1.0)  # adam
-    eps: float = _f(1e-8, above=0.0)  # adagrad, adam
+    eps: float = _f(1e-8, min=1e-30, max=1.0)  # adagrad, adam
     clip: str = _f("norm", choices=CLIP_MODES)
-    clip_value: float = _f(5.0, above=0.0)
-    seed: int = _f(1337, min=0)
+    clip_value: float = _f(5.0, above=0.0, max=10.0**6)
+    seed: int = _f(1337, min=0, max=2**63 - 1)
     dtype: str = _f("float32", choices=DTYPES)
-    log_every: int = _f(10, min=1)  # steps between training figures in metrics.jsonl
-    eval_every: int = _f(500, min=1)
-    sample_every: int = _f(1000, min=1)
-    checkpoint_every: int = _f(500, min=1)
+    log_every: int = _f(10, min=1, max=MAX_STEPS)  # steps between metrics.jsonl records
+    eval_every: int = _f(500, min=1, max=MAX_STEPS)
+    sample_every: int = _f(1000, min=1, max=MAX_STEPS)
+    checkpoint_every: int = _f(500, min=1, max=MAX_STEPS)
     report: bool | None = _f(None)  # report.html at every eval; null: if matplotlib is there
     tensorboard: bool = _f(False)  # TensorBoard events too (the tensorboard extra)
 
@@ -92,42 +98,6 @@ class Config:
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads 1e-3 as a float (PyYAML's YAML 1.1 rule wants a dot), and
-    refuses what makes a config mean something other than it says: a key given twice (the
-    last would silently win) and aliases (*name: one value in two places, where an override
-    of one would change both, and an alias bomb expands to gigabytes)."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "aliases (*name) are not supported in a charlm config; write the value out",
-                self.peek_event().start_mark,
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {short(key)} is given twice", key_node.start_mark
-                )
-            if key is not None:
-                seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
 def load(path=None, overrides=(), values=None):
     """The config in `path` (None: the defaults), with `section.key=value` overrides applied,
     then typed values ({"section.key": (value, param)}: an API's arguments, see replaced)."""
@@ -143,7 +113,7 @@ def load(path=None, overrides=(), values=None):
         except (OSError, UnicodeDecodeError) as e:
             raise CharlmError(f"{source}: cannot read the config ({e})") from None
         try:
-            raw = yaml.load(text, Loader=_Loader)
+            raw = yamlfile.parse(text)
         except RecursionError:
             raise CharlmError(f"{source}: not a charlm config (nested too deeply)") from None
         except yaml.YAMLError as e:
@@ -168,6 +138,10 @@ def apply(cfg, overrides, source, values=None):
     """cfg with `section.key=value` overrides applied (e.g. a checkpoint's config), then
     typed values as load's."""
     raw = to_dict(cfg)
+    # the saved length is not a config's: one given now replaces it
+    named = {i.partition("=")[0].strip() for i in overrides} | set(values or {})
+    if any(f"train.{k}" in named for k in LENGTHS):
+        raw["train"] = {k: v for k, v in raw["train"].items() if k not in LENGTHS}
     for item in overrides:
         _apply_override(raw, item)
     _set_values(raw, values or {})
@@ -183,6 +157,10 @@ def from_dict(raw, source):
     """A Config from plain data, with the same checks as a file; source names it in errors."""
     if not isinstance(raw, dict):
         raise CharlmError(f"{source}: the config must be a mapping, got {kind(raw)}")
+    train = raw.get("train")
+    if isinstance(train, dict):  # an earlier version kept the others; the first of these won
+        first = next((k for k in ("minutes", "max_steps", "epochs") if train.get(k)), None)
+        raw = {**raw, "train": {**train, **{k: None for k in LENGTHS if k != first}}}
     return _build(raw, source, None)
 
 
@@ -202,7 +180,7 @@ def _apply_override(raw, item):
     if base_type(_fields(section)[name].type)[0] is not str or parsed in ("null", "~"):
         # "0.05" -> 0.05, "true" -> True; unparsable text stays text, and the check names it
         with contextlib.suppress(yaml.YAMLError):
-            parsed = yaml.load(parsed, Loader=_Loader)
+            parsed = yamlfile.parse(parsed)
     _check_value(section, name, parsed, where)
     if not isinstance(raw.get(section), dict):
         raw[section] = {}
@@ -227,6 +205,7 @@ def _build(raw, source, text, overrides=()):
             _check_value(section, name, value, _where(source, text, [section, name]))
         sections[section] = SECTIONS[section](**values)
     cfg = Config(**sections)
+    cfg.train = _length(raw.get("train") or {}, cfg.train, source, text, overrides)
     t = cfg.train
     if t.lr_min > t.lr:  # the one rule between two keys: cosine must decay, not grow
         keys = ("train.lr", "train.lr_min")
@@ -276,7 +255,36 @@ def _set_values(raw, values):
             raise ArgumentError(param, value, literal(problem))
         if not isinstance(raw.get(section), dict):
             raw[section] = {}
+        if section == "train" and name in LENGTHS:  # replaces the config's length
+            raw[section].update(dict.fromkeys(LENGTHS))
         raw[section][name] = value
+
+
+def _length(given, t, source, text, overrides):
+    """t with its length settled: the one of LENGTHS the config gives (the others null), or
+    max_steps' default when it names none; two are refused, naming both."""
+    named = [k for k in LENGTHS if given.get(k) is not None]
+    if len(named) > 1:
+        a, b = (_said(k, getattr(t, k), source, text, overrides) for k in named[:2])
+        raise CharlmError(
+            f"{a} and {b} both give the run's length; keep one (set the other to null), or "
+            f"pass --steps or --minutes, which replace the config's"
+        )
+    if not named and any(k in given for k in LENGTHS):
+        raise CharlmError(
+            f"{source}: the run has no length (train.max_steps, train.epochs and train.minutes "
+            f"are all null); set one of them"
+        )
+    if not named:
+        return t
+    return dataclasses.replace(t, **{k: getattr(t, k) if k in named else None for k in LENGTHS})
+
+
+def _said(key, value, source, text, overrides):
+    """Where train.key got its value: its --set, or the config's file and line."""
+    sets = [i for i in overrides if i.partition("=")[0].strip() == f"train.{key}"]
+    where = f"--set {cut(sets[-1])}" if sets else _where(source, text, ["train", key])
+    return f"train.{key} {value:g} ({where})"
 
 
 def _where(source, text, path):
@@ -287,7 +295,7 @@ def _where(source, text, path):
 
 def _line_of(text, path):
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yamlfile.compose(text)
     except yaml.YAMLError:
         return None
     line = None

@@ -27,7 +27,7 @@ from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training
-from charlm.run.budget import Budget
+from charlm.run.budget import PROVISIONAL, Budget, continued
 from charlm.run.optim import SLOTS, extend, plan
 from charlm.run.rules import check_run_name
 
@@ -134,8 +134,11 @@ def resumed(run_folder, config, sets, force, progress=None, values=None):
     if ck.schedule is None and saved_cfg.train.minutes is None:  # an earlier version's
         ck.schedule = plan(saved_cfg.train, training.total_steps(saved_cfg, corpus.batches.windows))
     ck.schedule = ck.schedule or Budget(cfg.train, ck).provisional()
+    check_length(ck, saved_cfg.train, cfg.train, run_dir)
     total = _total(ck, cfg, corpus, run_dir)
     planned = ck.schedule[-1][1]
+    if planned == PROVISIONAL and cfg.train.minutes is None:  # a budget's warm-up, now steps
+        ck.schedule, planned = continued(cfg.train, ck.step, total), total
     if cfg.train.minutes is None:
         ck.schedule = extend(ck.schedule, cfg.train, total)
     if total > planned:
@@ -177,7 +180,7 @@ def _total(ck, cfg, corpus, run_dir):
     total = training.total_steps(cfg, corpus.batches.windows, ck.schedule)
     if ck.step >= total:
         raise CharlmError(
-            f"{run_dir} is already at step {ck.step:,} of {total:,}; "
+            f"{run_dir} is already at step {ck.step:,}, and its length is {total:,} steps; "
             f"train further with --steps N (N > {ck.step:,})"
         )
     return total
@@ -198,8 +201,26 @@ def _extension_note(t, planned, total, warmup):
 FIXED_ON_RESUME = {
     "model": None,
     "data": None,
-    "train": ("seq_len", "batch_size", "dtype", "optimizer", "minutes"),
+    "train": ("seq_len", "batch_size", "dtype", "optimizer"),
 }
+
+
+def check_length(ck, old, new, run_dir):
+    """A resumed run keeps its time budget, or continues in steps (or epochs): a budget
+    cannot be changed or added, and a spent one is extended in steps (the warm restart)."""
+    more = f"train further with --steps N (N > {ck.step:,}), which replaces the budget"
+    if new.minutes is not None and new.minutes != old.minutes:
+        raise CharlmError(
+            f"{run_dir}: cannot change train.minutes when resuming (the run has "
+            + (f"a budget of {old.minutes:g} minutes" if old.minutes else "a length in steps")
+            + f", the command asks {new.minutes:g}); "
+            + (more if old.minutes else "train further with --steps N")
+        )
+    if new.minutes is not None and ck.elapsed >= new.minutes * 60:
+        raise CharlmError(
+            f"{run_dir}: its time budget ({new.minutes:g} minutes of training) is spent, at "
+            f"step {ck.step:,}; {more}"
+        )
 
 
 def check_resume(ck, cfg, where):

@@ -114,9 +114,11 @@ def describe_schedule(t):
 
 
 # A run's plan: segments [start, end, warmup] of its steps, each a schedule of its own
-# (learning_rate over steps start+1 .. end). A new run has one; a run extended past its plan
-# on resume gets a warm restart for the added steps: a warmup of RESTART_WARMUP of them, from
-# 0 up to lr, then the schedule again (cosine from lr to lr_min) by the new last step.
+# (learning_rate over steps start+1 .. end), ruling until the next segment starts. A new run
+# has one; a run extended past its plan on resume gets a warm restart for the added steps: a
+# warmup of RESTART_WARMUP of them, from 0 up to lr, then the schedule again (cosine from lr
+# to lr_min) by the new last step. A time budget's plan (run/budget.py) continues its
+# provisional segment with one that starts at the rate in use.
 RESTART_WARMUP = 0.05
 
 

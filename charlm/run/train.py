@@ -28,6 +28,7 @@ from charlm.nn.model import ModelSpec, init_params, loss_and_grads
 from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, corpora, data
 from charlm.run.budget import planned_total
+from charlm.run.config import MAX_STEPS
 from charlm.run.optim import Optimizer, clip_gradients
 
 
@@ -104,9 +105,13 @@ def total_steps(cfg, windows, schedule=None):
         return planned_total(t, schedule, None)
     if t.max_steps is not None:
         return t.max_steps
-    if t.epochs is not None:
-        return max(1, math.ceil(t.epochs * windows))
-    raise CharlmError("train.max_steps and train.epochs are both null; set one of them")
+    steps = max(1, math.ceil(t.epochs * windows))
+    if steps > MAX_STEPS:
+        raise CharlmError(
+            f"train.epochs {t.epochs:g} of this corpus's {windows:,} windows is {steps:,} steps, "
+            f"more than the {MAX_STEPS:,} a run can have; lower train.epochs"
+        )
+    return steps
 
 
 def new_run(cfg, vocab):
