@@ -63,6 +63,8 @@ def literal(text):
 
 
 def _show(value, cli=False):
+    if isinstance(value, int) and value.bit_length() > 200:  # str() refuses 4,300 digits
+        return f"(a number of about {len(hex(value)) * 6 // 5:,} digits)"
     if isinstance(value, float):
         return f"{value:g}"
     return repr(value) if isinstance(value, str) else str(value)

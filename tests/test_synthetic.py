@@ -6,9 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import charlm
 from charlm.cli import app
 from charlm.errors import CharlmError
 from charlm.run import synthetic
+from tests.helpers import refused
 
 runner = CliRunner()
 
@@ -53,20 +55,29 @@ def test_bracket_depth_checks_balance():
 
 
 @pytest.mark.parametrize(
-    "kind, options, message",
+    "kind, options, message, option",
     [
-        ("recall", {"gap": 0}, "--gap 0: must be 1 or more"),
-        ("recall", {"keys": 27}, "--keys 27: must be from 2 to 26"),
-        ("brackets", {"depth": 0}, "--depth 0: must be 1 or more"),
-        ("recall", {"size": 0}, "--size 0: must be 1 or more"),
-        ("parity", {}, "unknown synthetic corpus 'parity'; choose one of recall, brackets"),
+        ("recall", {"gap": 0}, "gap=0: must be 1 or more", "--gap 0: must be 1 or more"),
+        ("recall", {"keys": 27}, "keys=27: must be at most 26", "--keys 27: must be at most 26"),
+        ("brackets", {"depth": 0}, "depth=0: must be 1 or more", "--depth 0: must be 1"),
+        ("recall", {"size": 0}, "size=0: must be 1 or more", "--size 0: must be 1 or more"),
+        ("recall", {"size": 10**10}, "size=10000000000: must be at most 1,000,000,000",
+         "--size 10000000000: must be at most 1,000,000,000"),
+        ("recall", {"gap": 200}, "gap=200: a record is gap + 4 characters, more than size 100",
+         "--gap 200: a record is --gap + 4 characters, more than --size 100; lower --gap"),
+        ("parity", {}, "kind='parity': expected recall or brackets", "expected recall or"),
     ],
-)
-def test_errors(kind, options, message):
+)  # fmt: skip
+def test_errors(tmp_path, kind, options, message, option):
+    """Refused by charlm.make_corpus naming its parameters, and by the command its options."""
     options = {"size": 100, **options}
-    size = options.pop("size")
-    with pytest.raises(CharlmError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        synthetic.make(kind, size, **options)
+    out = tmp_path / "c.txt"
+    with pytest.raises(CharlmError) as e:
+        charlm.make_corpus(kind, out=out, **options)
+    assert str(e.value).startswith(message)
+    args = [a for k, v in options.items() for a in (f"--{k}", str(v))]
+    refused(runner.invoke(app, ["corpus", "make", kind, *args, "--out", str(out)]), option)
+    assert not out.exists()
 
 
 def test_cli_writes_under_corpora_and_never_clobbers(tmp_path, monkeypatch):

@@ -8,29 +8,38 @@ from charlm import memory
 from charlm.errors import ArgumentError, CharlmError, literal
 
 HIDDEN = ArgumentError.HIDDEN
+# the bounds the API's numbers share (docs/usage.md, "Bounds")
+SEED = 2**63 - 1  # a seed: 0 to this (NumPy takes any; a checkpoint's JSON keeps 64 bits)
+CHARS = 10**9  # characters a call may generate or write
 
 
-def integer(param, value, low=None, optional=False):
-    """A whole number (not a bool), at least low."""
+def integer(param, value, low=None, high=None, optional=False):
+    """A whole number (not a bool), from low to high (docs/usage.md's table of bounds)."""
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentError(param, value, "must be a whole number")
     if low is not None and value < low:
         raise ArgumentError(param, value, f"must be {low} or more")
+    if high is not None and value > high:
+        raise ArgumentError(param, value, f"must be at most {high:,}")
     return value
 
 
-def number(param, value, low=None, optional=False):
-    """A finite real number, at least low."""
+def number(param, value, low=None, high=None, optional=False):
+    """A finite real number, from low to high."""
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ArgumentError(param, value, "must be a number")
+    if isinstance(value, int) and abs(value) > 2**1000:  # float() would overflow
+        raise ArgumentError(param, value, "must be a finite number")
     if not math.isfinite(value):
         raise ArgumentError(param, value, "must be a finite number")
     if low is not None and value < low:
         raise ArgumentError(param, value, f"must be {low:g} or more")
+    if high is not None and value > high:
+        raise ArgumentError(param, value, f"must be at most {high:g}")
     return float(value)
 
 

@@ -41,7 +41,14 @@ def make_corpus(kind, *, size=10**6, gap=20, keys=8, depth=8, seed=0, out=None, 
     letters, the key again; keys different keys) or brackets (balanced nesting, depth deep),
     about size characters, to out (None: corpora/KIND-GAP-or-DEPTH.txt). A file that already
     holds the same text is left as it is. Returns (path, text, written)."""
-    checks.integer("seed", seed, 0)
+    checks.choice("kind", kind, synthetic.KINDS)
+    checks.integer("size", size, 1, checks.CHARS)
+    checks.integer("gap", gap, 1, 10**8)
+    checks.integer("keys", keys, 2, len(synthetic.KEYS))
+    checks.integer("depth", depth, 1, 10**4)
+    checks.integer("seed", seed, 0, checks.SEED)
+    # the text, its bytes and the generator's arrays: about 12 bytes a character
+    checks.require("size", 12 * size, f"{{size}} {size:,} needs")
     checks.path("out", out, optional=True)
     path = (
         Path(out) if out is not None else Path("corpora") / synthetic.default_name(kind, gap, depth)

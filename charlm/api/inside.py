@@ -23,7 +23,7 @@ class Inside:
         feature of `find` (features.NAMES, or "regex:PATTERN"; one str is one feature), against
         a fresh model of the same shape; with neither find nor unit, every named feature."""
         checks.choice("state", state, ("h", "c"))
-        checks.integer("top", top, 1)
+        checks.integer("top", top, 1, 10**4)
         find = checks.texts("find", find)
         checks.text("unit", unit, optional=True)
         ids, chars = self._read(text, skip_unknown, factor=3)
@@ -55,7 +55,7 @@ class Inside:
         character `at` of text (None: the one after it; a bidirectional model: the middle
         one), of its own character or of `target`."""
         checks.text("text", text)
-        checks.integer("at", at, optional=True)
+        checks.integer("at", at, -checks.CHARS, checks.CHARS, optional=True)
         checks.text("target", target, optional=True)
         if not text:
             raise ArgumentError(
@@ -77,7 +77,7 @@ class Inside:
     def gradflow(self, text=None, *, length=100, skip_unknown=False):
         """gradflow.Flow: ||dL_T/dh_t|| of the last prediction over the first length+1
         characters of text (None: gradflow's own paragraph), at every step t and layer."""
-        checks.integer("length", length, 1)
+        checks.integer("length", length, 1, 10**6)
         text = flow_mod.TEXT if text is None else checks.text("text", text)
         ids = enough(checks.encode(self.vocab, text, skip_unknown, "text"), length)
         self._check_reading(length + 1, "length", itemsize=8, backward=True)

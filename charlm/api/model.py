@@ -192,12 +192,12 @@ class Model(Inside):
 def check_sampling(length=0, temperature=1.0, top_k=None, seed=None, sweeps=1, blank="_",
                    greedy=False):  # fmt: skip
     """Refuse sampling options that make no sense (the CLI checks them before loading)."""
-    checks.integer("sweeps", sweeps, 1)
+    checks.integer("sweeps", sweeps, 1, 1000)
     checks.text("blank", blank)
     if len(blank) != 1:
         raise ArgumentError("blank", blank, "must be a single character")
-    checks.integer("length", length, 0)
-    checks.number("temperature", temperature)
+    checks.integer("length", length, 0, checks.CHARS)
+    checks.number("temperature", temperature, high=1000.0)
     if temperature < 1e-3:  # lower overflows: greedy
         raise ArgumentError(
             "temperature",
@@ -205,8 +205,8 @@ def check_sampling(length=0, temperature=1.0, top_k=None, seed=None, sweeps=1, b
             "must be > 0 (or use {greedy=True}), finite and at least 0.001 (lower is "
             "{greedy=True}, the likeliest character every time)",
         )
-    checks.integer("top_k", top_k, 1, optional=True)
-    checks.integer("seed", seed, 0, optional=True)
+    checks.integer("top_k", top_k, 1, 10**6, optional=True)
+    checks.integer("seed", seed, 0, checks.SEED, optional=True)
     checks.flag("greedy", greedy)
 
 

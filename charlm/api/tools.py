@@ -33,10 +33,10 @@ def gradcheck(config=None, *, cells=None, layers=None, bidirectional=None, seed=
     for cell in cells or ():
         checks.choice("cells", cell, config_mod.CELL_TYPES)
     depths = [layers] if isinstance(layers, int) else layers or ()
-    layers = [checks.integer("layers", n, 1) for n in depths] or None
+    layers = [checks.integer("layers", n, 1, 8) for n in depths] or None
     if bidirectional is not None:
         checks.flag("bidirectional", bidirectional)
-    checks.integer("seed", seed, 0)
+    checks.integer("seed", seed, 0, checks.SEED)
     if config is None:
         both = (False, True) if bidirectional is None else (bidirectional,)
         specs = gc.default_specs(cells or config_mod.CELL_TYPES, layers or (1, 2), both)
@@ -68,10 +68,10 @@ def gradflow(models=(), *, cells=None, text=None, length=100, hidden=64, scale_h
     cells = tuple(checks.texts("cells", cells))
     for cell in cells:
         checks.choice("cells", cell, config_mod.CELL_TYPES)
-    checks.integer("length", length, 1)
-    checks.integer("hidden", hidden, 1)
-    checks.integer("seed", seed, 0)
-    checks.number("scale_hh", scale_hh)
+    checks.integer("length", length, 1, 10**6)
+    checks.integer("hidden", hidden, 1, 65536)
+    checks.integer("seed", seed, 0, checks.SEED)
+    checks.number("scale_hh", scale_hh, -100.0, 100.0)
     models = [m if isinstance(m, Model) else load(m) for m in _list("models", models)]
     flows = [m.gradflow(text, length=length, skip_unknown=skip_unknown) for m in models]
     text = flow_mod.TEXT if text is None else checks.text("text", text)

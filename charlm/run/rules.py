@@ -57,7 +57,10 @@ def cut(text, limit=80):
 
 
 def short(value, limit=60):
-    """repr(value), cut short: a value quoted in an error may be huge (a YAML alias bomb)."""
+    """repr(value), cut short: a value quoted in an error may be huge (a YAML alias bomb, an
+    integer of more digits than str() converts)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"(a number of about {len(hex(value)) * 6 // 5:,} digits)"
     return cut(_REPR.repr(value), limit)
 
 
@@ -114,6 +117,8 @@ def problem_of(f, key, value):
         allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
         allowed = allowed[base] + (" or null" if optional else "")
         return f"{key} must be {allowed}, got {kind(value)} {short(value)}"
+    if base is float and isinstance(value, int) and abs(value) > 2**1000:
+        return f"{key} must be a finite number, got {short(value)}"  # float() would overflow
     if base is float and not math.isfinite(value):
         return f"{key} must be a finite number, got {value!r}"
     try:

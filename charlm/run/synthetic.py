@@ -17,8 +17,7 @@ Both are seeded: the same arguments always give the same text.
 
 import numpy as np
 
-from charlm import memory
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError
 
 KINDS = ("recall", "brackets")
 FILLER = "abcdefghijklmnopqrstuvwxyz"
@@ -29,14 +28,12 @@ PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 def recall(size, gap, seed=0, keys=8):
     """size // (gap + 4) records (at least one) of key, gap filler letters, ':', key, newline."""
-    if gap < 1:
-        raise CharlmError(f"--gap {gap}: must be 1 or more")
-    if not 2 <= keys <= len(KEYS):
-        raise CharlmError(f"--keys {keys}: must be from 2 to {len(KEYS)}")
     if gap + 4 > size:
-        raise CharlmError(
-            f"--gap {gap:,}: a record is gap + 4 characters, more than --size {size:,}; "
-            f"lower --gap or raise --size"
+        raise ArgumentError(
+            "gap",
+            gap,
+            f"a record is {{gap}} + 4 characters, more than {{size}} {size:,}; lower {{gap}} "
+            f"or raise {{size}}",
         )
     rng = np.random.default_rng(seed)
     n = max(1, size // (gap + 4))
@@ -69,12 +66,12 @@ def brackets(size, depth, seed=0):
     A random walk on the nesting level: open (a random kind) or close with even odds, always open
     at level 0 until the line has reached `depth`, never deeper than `depth`; the line ends when
     it is back at level 0 after reaching `depth`."""
-    if depth < 1:
-        raise CharlmError(f"--depth {depth}: must be 1 or more")
     if 2 * depth * depth > size:  # the walk's lines average about 2 depth^2 characters
-        raise CharlmError(
-            f"--depth {depth:,}: its lines are about 2 x depth^2 = {2 * depth * depth:,} "
-            f"characters long, more than --size {size:,}; lower --depth or raise --size"
+        raise ArgumentError(
+            "depth",
+            depth,
+            f"its lines are about 2 x depth^2 = {2 * depth * depth:,} characters long, more "
+            f"than {{size}} {size:,}; lower {{depth}} or raise {{size}}",
         )
     rng = np.random.default_rng(seed)
     opening = list(PAIRS)
@@ -110,16 +107,11 @@ def bracket_depth(line):
 
 
 def make(kind, size, seed=0, gap=20, depth=8, keys=8):
-    """The text of a synthetic corpus."""
-    if size < 1:
-        raise CharlmError(f"--size {size}: must be 1 or more")
-    if kind in KINDS:  # the text, its bytes and the generator's arrays: about 12 bytes a char
-        memory.require(12 * size, f"--size {size:,} needs")
+    """The text of a synthetic corpus (kind one of KINDS; the arguments' ranges are checked
+    by charlm.api.make_corpus)."""
     if kind == "recall":
         return recall(size, gap, seed, keys)
-    if kind == "brackets":
-        return brackets(size, depth, seed)
-    raise CharlmError(f"unknown synthetic corpus {kind!r}; choose one of {', '.join(KINDS)}")
+    return brackets(size, depth, seed)
 
 
 def default_name(kind, gap=20, depth=8):

@@ -14,6 +14,7 @@ import yaml
 from charlm.run.rules import short
 
 MAX_DEPTH = 8
+MAX_DIGITS = 100
 
 
 class Loader(yaml.SafeLoader):
@@ -55,6 +56,20 @@ class Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def _integer(loader, node):
+    """An integer, refused past MAX_DIGITS digits (Python's int() refuses 4,300 with a
+    ValueError, and no key's range comes near)."""
+    if len(node.value) > MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"a number of {len(node.value):,} digits is beyond every key's range",
+            node.start_mark,
+        )
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+Loader.add_constructor("tag:yaml.org,2002:int", _integer)
 Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
