@@ -25,6 +25,7 @@ from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec
 from charlm.run import checkpoint, config, train
 from charlm.run.data import Vocab, valid_codes
+from charlm.run.meta import json_of
 
 FORMAT = "charlm-1"
 GATES = {cell.GATES: name for name, cell in CELLS.items()}  # 1: rnn, 4: lstm, 3: gru
@@ -127,7 +128,7 @@ def to_checkpoint(path):
             f"{path}: no 'vocab' metadata; charlm needs the characters: save with "
             f"metadata={{'vocab': json.dumps([ord(c) for c in chars])}}"
         )
-    codes = checkpoint.json_of(path, meta["vocab"], "'vocab' metadata")
+    codes = json_of(path, meta["vocab"], "'vocab' metadata")
     if not isinstance(codes, list) or not all(type(c) is int for c in codes):
         raise CharlmError(f"{path}: the 'vocab' metadata is not a JSON list of integers")
     byte_level = meta.get("byte_level", "false")
@@ -142,7 +143,7 @@ def to_checkpoint(path):
         )
     vocab = Vocab(codes.astype(np.uint32), byte_level)
     if "config" in meta:
-        raw = checkpoint.json_of(path, meta["config"], "'config' metadata")
+        raw = json_of(path, meta["config"], "'config' metadata")
         cfg = config.from_dict(raw, f"{path} (its config)")
     else:
         # float16 weights compute in float32 here (exactly: every float16 is a float32)

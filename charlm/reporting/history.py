@@ -2,17 +2,16 @@
 run being trained (`train.report`): its header (status, model, corpus, progress, best
 validation loss, the machine) and its metrics.jsonl records by kind."""
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charlm import memory
 from charlm.errors import CharlmError
 from charlm.nn.head import LN2
 from charlm.nn.model import ModelSpec, param_count
 from charlm.run import budget, rundir, runs
+from charlm.run import records as run_records
 from charlm.run.metrics import clock
 from charlm.run.optim import describe_schedule
 
@@ -126,7 +125,10 @@ def from_folder(folder):
             f"{folder}: holds no run (no latest.npz, best.npz or metrics.jsonl){hint}"
         )
     h = History(row["name"], folder, row["status"], written=row["written"])
-    h.records = records(folder / rundir.METRICS)
+    try:
+        h.records = records(folder / rundir.METRICS)
+    except run_records.Damaged as e:  # the page says so, and shows what the checkpoint has
+        h.status = f"damaged: {e}"
     if meta is not None:  # read once, with the row
         _fill(
             h,
@@ -172,32 +174,11 @@ def _fill(h, config, vocab_size, corpus, schedule, step, epoch, elapsed, best_va
 
 
 def records(metrics_path):
-    """The whole records of a metrics.jsonl: objects with a kind and a whole-number step (a
-    line cut short by a crash, or anything else, is left out)."""
-    path = Path(metrics_path)
-    try:
-        if not path.is_file():
-            return []
-        # a record's Python objects take about ten times its JSON text
-        memory.require(10 * path.stat().st_size, f"{path}: reading its records needs")
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as e:
-        raise CharlmError(f"cannot read {path} ({e.strerror or e})") from None
-    out = []
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            continue
-        if is_record(rec):
-            out.append(rec)
-    return out
+    """The well-formed records of a metrics.jsonl (charlm.run.records: a bad line is left out);
+    a metrics.jsonl that is not a regular file is refused in one line."""
+    return run_records.read(metrics_path)
 
 
 def is_record(rec):
-    """An object with a kind and a whole-number step (what a report reads)."""
-    return isinstance(rec, dict) and isinstance(rec.get("kind"), str) and _whole(rec.get("step"))
-
-
-def _whole(n):
-    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+    """Whether rec is a well-formed record (charlm.run.records.is_record)."""
+    return run_records.is_record(rec)

@@ -32,10 +32,10 @@ from charlm import files
 from charlm.errors import CharlmError
 from charlm.nn.model import CELLS, ModelSpec, param_shapes
 from charlm.run import config as config_mod
-from charlm.run.data import Vocab, valid_codes
+from charlm.run.data import Vocab
+from charlm.run.meta import FORMAT, meta_of
 from charlm.run.optim import SLOTS
 
-FORMAT = 1
 LATEST, BEST = "latest.npz", "best.npz"
 
 
@@ -128,7 +128,7 @@ def load_meta(path):
     """The checked metadata of a checkpoint file, without reading its parameters: a dict of
     Checkpoint's fields but params, optim and state (`charlm runs`)."""
     path = find(path)
-    return _meta(path, _arrays(path, lambda name: name.startswith("meta/")))
+    return meta_of(path, _arrays(path, lambda name: name.startswith("meta/")))
 
 
 def _arrays(path, wanted=lambda name: True):
@@ -191,52 +191,8 @@ def _reason(e):
     return text[:120]
 
 
-def _meta(path, arrays):
-    """Checkpoint's fields from the meta/ arrays, checked (config, vocab, step, ...)."""
-
-    def meta(key, kind):
-        name = f"meta/{key}"
-        if name not in arrays:
-            raise CharlmError(f"{path}: missing array '{name}'; not a complete charlm checkpoint")
-        a = arrays[name]
-        if a.dtype.kind not in kind:
-            raise CharlmError(f"{path}: array '{name}' has the wrong type ({a.dtype})")
-        return a[()] if a.ndim == 0 else a
-
-    fmt = int(meta("format", "iu"))
-    if fmt != FORMAT:
-        raise CharlmError(
-            f"{path}: checkpoint format {fmt}, this charlm reads format {FORMAT}; "
-            f"use the charlm version that wrote it"
-        )
-    raw, rng = json_of(path, meta("config", "U")), json_of(path, meta("rng", "U"))
-    extra = {
-        k: json_of(path, meta(k, "U")) for k in ("schedule", "corpus") if f"meta/{k}" in arrays
-    }
-    if not _is_plan(extra.get("schedule", [[0, 1, 0]])) or not isinstance(
-        extra.get("corpus", {}), dict
-    ):
-        raise CharlmError(f"{path}: corrupted metadata (meta/schedule or meta/corpus)")
-    cfg = config_mod.from_dict(raw, f"{path} (its config)")
-    codes, byte_level = np.atleast_1d(meta("vocab", "u")), bool(meta("byte_level", "b"))
-    if not valid_codes(codes, byte_level):
-        raise CharlmError(f"{path}: corrupted vocabulary (meta/vocab); not a usable checkpoint")
-    return dict(
-        config=cfg,
-        vocab=Vocab(codes.astype(np.uint32), byte_level),
-        step=int(meta("step", "iu")),
-        epoch=float(meta("epoch", "f")),
-        window=int(meta("window", "iu")),
-        rng=rng,
-        best_val=float(meta("best_val", "f")),
-        smooth_loss=float(meta("smooth_loss", "f")),
-        elapsed=float(meta("elapsed", "f")),
-        **extra,
-    )
-
-
 def _unpack(path, arrays):
-    fields = _meta(path, arrays)
+    fields = meta_of(path, arrays)
     spec = ModelSpec.from_config(fields["config"].model, len(fields["vocab"]))
     params = parameters(path, arrays, spec)
     optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
@@ -266,29 +222,3 @@ def parameters(path, arrays, spec, label=str):
             raise CharlmError(f"{path}: parameter '{label(name)}' holds NaN or infinite values")
         params[name] = a
     return params
-
-
-def json_of(path, text, what="metadata"):
-    """The JSON text of a metadata field, refused in one line naming it (what)."""
-    try:
-        return json.loads(str(text))
-    except (json.JSONDecodeError, RecursionError) as e:
-        reason = getattr(e, "msg", "nested too deeply")
-        raise CharlmError(f"{path}: the {what} is not JSON ({reason})") from None
-
-
-def _is_plan(plan):
-    """[[start, end, warmup], ...] of non-negative integers, starts ascending, each segment
-    ruling until the next starts (at its end at the latest: optim's plan)."""
-    return (
-        isinstance(plan, list)
-        and len(plan) > 0
-        and all(
-            isinstance(s, list)
-            and len(s) == 3
-            and all(type(v) is int and v >= 0 for v in s)
-            and s[0] < s[1]
-            for s in plan
-        )
-        and all(a[0] < b[0] <= a[1] for a, b in zip(plan, plan[1:], strict=False))
-    )

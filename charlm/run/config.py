@@ -59,9 +59,9 @@ class TrainConfig:
     epochs: float | None = _f(None, above=0.0, max=10.0**6)
     minutes: float | None = _f(None, above=0.0, max=525600.0)  # a year
     optimizer: str = _f("adam", choices=OPTIMIZERS)
-    lr: float = _f(0.004, above=0.0, max=100.0)
+    lr: float = _f(0.004, above=0.0, max=1e38)  # float32 holds up to 3.4e38
     lr_schedule: str = _f("cosine", choices=LR_SCHEDULES)  # see optim.learning_rate
-    lr_min: float = _f(0.0, min=0.0, max=100.0)  # cosine: the lr it ends at; at most lr
+    lr_min: float = _f(0.0, min=0.0, max=1e38)  # cosine: the lr it ends at; at most lr
     warmup_steps: int = _f(
         0, min=0, max=MAX_STEPS
     )  # lr rises linearly to lr over these first steps
@@ -158,8 +158,9 @@ def from_dict(raw, source):
     if not isinstance(raw, dict):
         raise CharlmError(f"{source}: the config must be a mapping, got {kind(raw)}")
     train = raw.get("train")
-    if isinstance(train, dict):  # an earlier version kept the others; the first of these won
-        first = next((k for k in ("minutes", "max_steps", "epochs") if train.get(k)), None)
+    if isinstance(train, dict) and sum(train.get(k) is not None for k in LENGTHS) > 1:
+        # an earlier version kept them all, and the first of these won
+        first = next(k for k in ("minutes", "max_steps", "epochs") if train.get(k) is not None)
         raw = {**raw, "train": {**train, **{k: None for k in LENGTHS if k != first}}}
     return _build(raw, source, None)
 

@@ -24,7 +24,7 @@ from charlm import memory
 from charlm.errors import CharlmError
 from charlm.nn.model import ModelSpec, param_count
 from charlm.nn.model import memory as model_memory
-from charlm.run import checkpoint, rundir
+from charlm.run import checkpoint, records, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training
 from charlm.run.budget import PROVISIONAL, Budget, continued
@@ -127,6 +127,10 @@ def resumed(run_folder, config, sets, force, progress=None, values=None):
     cfg = replace(cfg, output=replace(cfg.output, dir=str(run_dir.parent), run=run_dir.name))
     check_resume(ck, asked or cfg, f"{path} vs {config}" if asked else str(path))
     rundir.claim(run_dir, force, source=own)
+    try:  # the metrics the run continues are read only if they are a file
+        records.check((own or run_dir) / rundir.METRICS)
+    except records.Damaged as e:
+        raise CharlmError(f"{own or run_dir}: cannot continue the run's metrics: {e}") from None
     check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
     rundir.refuse_inputs(run_dir, [corpus.path, config])

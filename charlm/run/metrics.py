@@ -8,6 +8,7 @@ from pathlib import Path
 
 from charlm import files
 from charlm.errors import CharlmError
+from charlm.run import records
 from charlm.run.rundir import METRICS
 
 __all__ = ["METRICS", "Metrics", "Reporter", "clock"]
@@ -68,17 +69,10 @@ class Metrics:
             sink.open(self.path)
 
     def _keep_until(self, origin, step):
-        keep = []
-        try:
-            lines = origin.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError as e:
-            raise CharlmError(f"cannot read {origin} ({e.strerror or e})") from None
-        for line in lines:
-            try:
-                if json.loads(line).get("step", 0) <= step:
-                    keep.append(line)
-            except (json.JSONDecodeError, AttributeError, RecursionError):
-                pass  # a line cut short by a crash
+        try:  # the well-formed records up to the step resumed from, as they were written
+            keep = [line for rec, line in records.lines(origin) if rec["step"] <= step]
+        except records.Damaged as e:
+            raise CharlmError(f"{origin.parent}: cannot continue the run's metrics: {e}") from None
         text = "".join(line + "\n" for line in keep).encode("utf-8")
         files.write_bytes(self.path, text, "metrics file", owned=True)
 

@@ -82,7 +82,7 @@ def holder(folder):
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            return f.read().strip().removeprefix("charlm train, ") or "another process"
+            return f.read(200).strip().removeprefix("charlm train, ") or "another process"
         fcntl.flock(f, fcntl.LOCK_UN)
     return None
 

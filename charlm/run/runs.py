@@ -9,7 +9,6 @@ checkpoint short of it), "no checkpoint yet" (metrics only), or "damaged: ..." (
 read); a folder with none of a run's files is not listed.
 """
 
-import json
 import math
 import os
 from pathlib import Path
@@ -17,25 +16,11 @@ from pathlib import Path
 from charlm.errors import CharlmError
 from charlm.nn.head import LN2
 from charlm.nn.model import ModelSpec, param_count
-from charlm.run import checkpoint, rundir
+from charlm.run import checkpoint, records, rundir
 from charlm.run.checkpoint import BEST, LATEST
 
 COLUMNS = ("name", "model", "parameters", "step", "epochs", "best_val", "time", "status",
            "written")  # fmt: skip
-
-
-def _last_record(folder):
-    path = Path(folder) / rundir.METRICS
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    for line in reversed(lines):
-        try:
-            return json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            continue  # a line cut short by a crash
-    return None
 
 
 def describe(folder):
@@ -55,15 +40,17 @@ def read(folder):
     row.update(dict.fromkeys(("model", "parameters", "step", "total", "epochs"), None))
     row.update(best_val=None, best_bpc=None, time=None)
     ckpt = next((folder / n for n in (LATEST, BEST) if (folder / n).exists()), None)
-    pid, last = rundir.holder(folder), _last_record(folder)
-    diverged = last.get("step") if last and last.get("kind") == "diverged" else None
+    pid = rundir.holder(folder)
+    try:
+        last, damaged = records.last(folder / rundir.METRICS), None
+    except records.Damaged as e:  # the checkpoint may still say what the run is
+        last, damaged = None, f"damaged: {e}"
+    diverged = last["step"] if last and last["kind"] == "diverged" else None
     if ckpt is None:
         row["status"] = (
             f"running, {pid}"
             if pid
-            else f"diverged at step {diverged}"
-            if diverged
-            else "no checkpoint yet"
+            else damaged or (f"diverged at step {diverged}" if diverged else "no checkpoint yet")
         )
         return row, None
     try:
@@ -82,17 +69,22 @@ def read(folder):
     )  # fmt: skip
     if math.isfinite(meta["best_val"]):
         row.update(best_val=meta["best_val"], best_bpc=meta["best_val"] / LN2)
-    if pid:
-        row["status"] = f"running, {pid}"
-    elif diverged:
-        row["status"] = f"diverged at step {diverged}"
-    elif total is not None and meta["step"] >= total:
-        row["status"] = "done"
-    elif t.minutes is not None and meta["elapsed"] >= t.minutes * 60:
-        row["status"] = f"time budget spent at step {meta['step']:,}"
-    else:
-        row["status"] = f"stopped at step {meta['step']:,}"
+    row["status"] = (damaged and not pid and damaged) or _status(pid, diverged, meta, total)
     return row, meta
+
+
+def _status(pid, diverged, meta, total):
+    """The status of a run with a checkpoint (the module's docstring)."""
+    t, step = meta["config"].train, meta["step"]
+    if pid:
+        return f"running, {pid}"
+    if diverged:
+        return f"diverged at step {diverged}"
+    if total is not None and step >= total:
+        return "done"
+    if t.minutes is not None and meta["elapsed"] >= t.minutes * 60:
+        return f"time budget spent at step {step:,}"
+    return f"stopped at step {step:,}"
 
 
 def scan(directory):
