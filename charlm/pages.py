@@ -1,6 +1,7 @@
 """The shell every page charlm writes shares (the report, saliency, neurons, gates, score):
 one self-contained HTML document (no script, font, style or image from anywhere else; it
-opens offline), its style sheet, escaping, and text shaded a character at a time."""
+opens offline), its style sheet, escaping, and text shaded a character at a time; and the
+one rule for a user's name drawn in a plot (label)."""
 
 import html
 
@@ -47,3 +48,10 @@ def shaded(chars, tips, colours):
         out.append(f'<span style="background:rgb({r},{g},{b})" title="{escape(tip)}">'
                    f"{escape(visible(ch))}</span>" + ("\n" if ch == "\n" else ""))  # fmt: skip
     return "".join(out)
+
+
+def label(text):
+    """A user's text (a run's name, a path) as a matplotlib label that is drawn as it is:
+    matplotlib reads text between two unescaped "$" as math markup (a "$x^2$" would lose its
+    dollars, a "$\\frac$" would stop the plot), and "\\$" is its escape for a literal one."""
+    return str(text).replace("$", r"\$")

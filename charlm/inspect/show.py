@@ -8,7 +8,7 @@ from charlm import files
 from charlm.errors import CharlmError
 from charlm.inspect import look
 from charlm.inspect.gradflow import steps_to_show
-from charlm.pages import document, escape, shaded, visible
+from charlm.pages import document, escape, label, shaded, visible
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 COLOURS = ("red", "green", "blue", "magenta", "cyan", "yellow")
@@ -50,7 +50,7 @@ def flow_chart(flows, width=64):
     log10 ||dL_T/dh_t|| on a scale shared by all models; a blank is an exact zero. Long windows
     are averaged (in log) into `width` columns."""
     logs, lo, hi = _log_levels(flows)
-    label = max(len(f.name) for f in flows)
+    width = max(len(f.name) for f in flows)
     out = Text()
     out.append(
         f"||dL_T/dh_t|| on a log scale, t = 1 .. T: ▁ is {10**lo:.1e}, █ is {10**hi:.1e}\n",
@@ -68,12 +68,12 @@ def flow_chart(flows, width=64):
             level = int((v.mean() - lo) / (hi - lo) * (len(BLOCKS) - 1) + 0.5)
             line += BLOCKS[level]
         span = f"{f.norm.min():.1e} .. {f.norm.max():.1e}"
-        out.append(f"{f.name:<{label}}  ")
+        out.append(f"{f.name:<{width}}  ")
         out.append(line, style=COLOURS[i % len(COLOURS)])
         out.append(f"  {span}\n")
     T = max(len(f.norm) for f in flows)
     n = min(width, T)
-    out.append(" " * (label + 2) + "t=1".ljust(max(n - len(f"t={T}"), 4)) + f"t={T}", style="dim")
+    out.append(" " * (width + 2) + "t=1".ljust(max(n - len(f"t={T}"), 4)) + f"t={T}", style="dim")
     return out
 
 
@@ -94,7 +94,7 @@ def flow_png(flows, path, force=False):
         T = len(f.norm)
         back = T - np.arange(1, T + 1)
         norm = np.where(f.norm > 0, f.norm, np.nan)  # log scale: a zero is not drawn
-        ax.semilogy(back, norm, label=f.name, linewidth=1.6)
+        ax.semilogy(back, norm, label=label(f.name), linewidth=1.6)
     ax.set_xlabel("steps back from the last prediction (T - t)")
     ax.set_ylabel("||dL_T / dh_t||")
     ax.set_title("Gradient flow through time")

@@ -13,6 +13,7 @@ import re
 
 from charlm.errors import CharlmError
 from charlm.nn.head import LN2
+from charlm.pages import label
 from charlm.run import budget
 from charlm.run.optim import planned_rate
 
@@ -97,7 +98,7 @@ def loss(histories, against="step"):
         fig, ax = _figure(title, xlabel, "loss (nats per character)")
         many = len(histories) > 1
         for i, (h, colour) in enumerate(zip(histories, _colours(len(histories)), strict=True)):
-            _loss_lines(ax, h, i, colour, against, per, f"{h.name}: " if many else "")
+            _loss_lines(ax, h, i, colour, against, per, f"{label(h.name)}: " if many else "")
         ax.secondary_yaxis("right", functions=(lambda v: v / LN2, lambda v: v * LN2)).set_ylabel(
             "bits per character"
         )
@@ -132,7 +133,7 @@ def learning_rate(histories):
         fig, ax = _figure("Learning rate", "step", "learning rate")
         many = len(histories) > 1
         for i, (h, colour) in enumerate(zip(histories, _colours(len(histories)), strict=True)):
-            who = f"{h.name}: " if many else ""
+            who = f"{label(h.name)}: " if many else ""
             if h.schedule and h.config is not None and budget.is_planned(h.total):
                 n = max(1, h.total // PLAN_POINTS)
                 steps = [*range(1, h.total + 1, n), h.total]
@@ -160,7 +161,7 @@ def grad_norm(histories):
         ax.set_yscale("log")
         many = len(histories) > 1
         for i, (h, colour) in enumerate(zip(histories, _colours(len(histories)), strict=True)):
-            who = f"{h.name}: " if many else ""
+            who = f"{label(h.name)}: " if many else ""
             pts = [
                 (r["step"], r["grad_norm"])
                 for r in h.kind("train")
@@ -201,7 +202,7 @@ def speed(histories):
                 color=colour,
                 lw=1.0,
                 gid=f"speed-{i}",
-                label=h.name if many else "characters per second",
+                label=label(h.name) if many else "characters per second",
             )
         ax.set_ylim(bottom=0)
         _legend(ax)
