@@ -140,6 +140,26 @@ def test_bad_train_options_are_one_line_errors(workdir):
     assert not (workdir / "checkpoints").exists()
 
 
+@pytest.mark.parametrize(
+    "sig, code, line",
+    [(signal.SIGINT, 130, "interrupted (Ctrl-C)"), (signal.SIGTERM, 143, "terminated (SIGTERM)")],
+)
+def test_a_signal_during_set_up_is_named_for_what_it_was(workdir, sig, code, line):
+    """Before the first step there is nothing to save: the command ends at once, in one line
+    that names the signal (a SIGTERM is not a Ctrl-C)."""
+    os.mkfifo(workdir / "pipe")
+    args = [sys.executable, "-m", "charlm", "train", "--corpus", "pipe", *SMALL]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with open(workdir / "pipe", "wb") as writer:  # opens once charlm reads the corpus
+        writer.write(b"abc " * 100)
+        writer.flush()
+        time.sleep(0.2)  # charlm waits for the rest: set-up, not training yet
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (code, f"charlm: error: {line}\n"), out
+    assert not (workdir / "checkpoints" / "lstm" / "latest.npz").exists()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(workdir, sig):
     args = [sys.executable, "-m", "charlm", "train", "--corpus", "corpus.txt", "--steps",
@@ -154,8 +174,10 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(workdir, si
     assert proc.returncode == 0, err
     ck = checkpoint.load("checkpoints/lstm")
     assert 0 < ck.step < 100000
-    assert f"stopped at step {ck.step:,}; resume: charlm train --resume checkpoints/lstm" in out
-    assert "run lstm: stopped" in out and err == ""
+    name = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"  # each named for what it was
+    assert f"{name}: stopping after this step to save a checkpoint" in out
+    hint = f"stopped at step {ck.step:,} ({name}); resume: charlm train --resume checkpoints/lstm"
+    assert hint in out and "run lstm: stopped" in out and err == ""
     result = invoke("train", "--resume", "--steps", ck.step + 2)
     assert result.exit_code == 0 and checkpoint.load("checkpoints/lstm").step == ck.step + 2
 

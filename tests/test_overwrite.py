@@ -238,3 +238,31 @@ def test_a_run_never_rewrites_a_file_it_reads(project):
         "metrics.jsonl is a file this command reads; a run rewrites it",
     )  # fmt: skip
     assert tree_state(project) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "checkpoints/base", "--out", "{out}/r.html"],
+        ["export", "checkpoints/base", "{out}/m.safetensors"],
+        ["gradflow", "--type", "rnn", "--length", "5", "--png", "{out}/g.png"],
+        ["neurons", "--checkpoint", "checkpoints/base", "--html", "{out}/n.html", "the cat"],
+        ["corpus", "make", "recall", "--size", "100", "--gap", "3", "--out", "{out}/c.txt"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_every_output_makes_its_missing_folders_and_a_refusal_makes_none(project, args):
+    """One rule for every file a command writes (report --out as export): missing folders
+    are made, as the file is written; a refused command leaves no folder behind."""
+    if args[0] == "export":
+        pytest.importorskip("safetensors")
+    result = invoke(*(a.replace("{out}", "new/deeper") for a in args))
+    assert result.exit_code == 0, result.output
+    written = [p for p in (project / "new" / "deeper").iterdir()]
+    assert len(written) == 1 and written[0].stat().st_size > 0
+    broken = [a.replace("{out}", "other/deep") for a in args]
+    broken[broken.index("--checkpoint") + 1 if "--checkpoint" in broken else 1] = "missing"
+    if args[0] in ("gradflow", "corpus"):
+        broken += ["--seed", "-1"]
+    refused(invoke(*broken), "")
+    assert not (project / "other").exists()

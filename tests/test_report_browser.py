@@ -13,7 +13,7 @@ import pytest
 import charlm
 from tests.helpers import write_corpus
 
-pytest.importorskip("matplotlib", reason="the report needs the plot extra")
+pytest.importorskip("matplotlib", reason="charlm installs matplotlib; this environment lacks it")
 BROWSER = next(
     (b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
 )

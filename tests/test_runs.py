@@ -69,3 +69,24 @@ def test_the_table_and_its_refusals(runs):
     refused(invoke("runs", "nowhere"), "nowhere: not a folder of runs")
     result = invoke("runs", "checkpoints/done")
     assert result.exit_code == 0 and "is a run itself: charlm runs checkpoints" in result.stdout
+
+
+def test_the_table_fits_80_columns_and_never_breaks_a_figure(runs):
+    """The default columns fit 80 (--wide adds the rest, for a wider terminal)."""
+    for wide, width in (([], 80), (["--wide"], 130)):
+        env = {**__import__("os").environ, "COLUMNS": str(width)}
+        done = subprocess.run([sys.executable, "-m", "charlm", "runs", *wide], env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert all(len(line) <= width for line in lines), done.stdout
+        rows = json.loads(invoke("runs", "--json").stdout)
+        for r in rows:  # each figure whole on its run's line
+            line = next(x for x in lines if x.startswith(f"│ {r['name']} "))
+            if r.get("step") is not None:
+                assert f"{r['step']:,}/{r['total']:,}" in line, line
+            if r.get("best_val") is not None:
+                assert f"{r['best_val']:.4f}" in line, line
+            if wide and r.get("parameters") is not None:
+                assert f"{r['parameters']:,}" in line, line
+        assert ("params" in done.stdout) == bool(wide)

@@ -153,11 +153,19 @@ def handled(console=None, command=None):
         detail = str(e).split("\n")[0] or "the allocation failed"
         say_error(f"not enough memory ({detail}); files on disk stay as they were before it")
         raise typer.Exit(2) from None
+    except Terminated:
+        say_error("terminated (SIGTERM)")
+        raise typer.Exit(143) from None
     except KeyboardInterrupt:
         say_error("interrupted (Ctrl-C)")
         raise typer.Exit(130) from None
     finally:
         sys.stdout = saved
+
+
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM, where a command turns it into an exception (charlm train, during set-up),
+    so that it ends as a Ctrl-C does but is named for what it was."""
 
 
 def is_usage_error(e):
@@ -167,6 +175,16 @@ def is_usage_error(e):
     return callable(getattr(e, "format_message", None)) and isinstance(
         getattr(e, "exit_code", None), int
     )
+
+
+def plain_flags(command, ctx):
+    """A flag (--force, --help) takes no value, so --help shows no type beside it: an empty
+    metavar, on command and the commands under it (typer 0.2x shows "<bool>" otherwise)."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_flags(sub, ctx)
 
 
 class Group(TyperGroup):
@@ -205,7 +223,13 @@ class Group(TyperGroup):
     def resolve_command(self, ctx, args):
         name, command, rest = super().resolve_command(ctx, args)
         self.command = command  # whose options name the API's parameters (handled)
+        if command is not None:
+            plain_flags(command, ctx)
         return name, command, rest
+
+    def format_help(self, ctx, formatter):
+        plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
 
     def invoke(self, ctx):
         if ctx.parent is not None:  # a nested group (corpus): the top one already guards

@@ -68,8 +68,9 @@ def corpus_make(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a different file there.")] = False,
 ):
-    """Write a synthetic corpus: recall (a key, GAP filler letters, the key again) or
-    brackets (balanced nesting, DEPTH deep)."""
+    """Write a synthetic corpus that tests memory: recall or brackets.
+
+    recall: a key, GAP filler letters, the key again; brackets: balanced nesting, DEPTH deep."""
     path, body, written = api.make_corpus(kind, size=size, gap=gap, keys=keys, depth=depth,
                                           seed=seed, out=out, force=force)  # fmt: skip
     same = not written

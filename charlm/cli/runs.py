@@ -25,6 +25,9 @@ def runs(
     sort: Annotated[
         str, typer.Option(help="Order by best (validation loss), name, step, time or written.")
     ] = "best",
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Also the parameters, epochs and when last written.")
+    ] = False,
 ):
     """Every run in a folder: model, progress, best validation loss, time and status."""
     rows = api.runs(directory, sort=sort)
@@ -38,36 +41,41 @@ def runs(
         console.print(f"no runs under {escape(str(directory))}/; {hint}")
         return
     table = Table(title=f"runs in {escape(str(directory))}/, by {sort}")
-    for name, width in (
-        ("run", 5),
-        ("model", 9),
-        ("params", 6),
-        ("step", 5),
-        ("epochs", 4),
-        ("best val (bpc)", 8),
-        ("time", 7),
-        ("status", 9),
-        ("written", 5),
-    ):
-        left = name in ("run", "model", "status")  # fmt: skip
-        table.add_column(
-            name, justify="left" if left else "right", min_width=width, overflow="fold"
-        )
+    columns = [c for c in COLUMNS if wide or c[0] not in WIDE]
+    for name, justify in columns:
+        # a figure is never broken across lines; the name and the status wrap at words
+        table.add_column(name, justify=justify, no_wrap=name not in ("run", "status"),
+                         overflow="fold")  # fmt: skip
     for r in rows:
-        step, total, best = r.get("step"), r.get("total"), r.get("best_val")
-        of = f"/{total:,}" if budget.is_planned(total) else ""
-        table.add_row(
-            escape(r["name"]),
-            escape(r.get("model") or ""),
-            "" if r.get("parameters") is None else f"{r['parameters']:,}",
-            "" if step is None else f"{step:,}{of}",
-            "" if r.get("epochs") is None else f"{r['epochs']:.2f}",
-            "" if best is None else f"{best:.4f} ({r['best_bpc']:.3f})",
-            "" if r.get("time") is None else clock(r["time"]),
-            escape(r["status"]),
-            time.strftime("%m-%d %H:%M", time.localtime(r.get("written", 0))),
-        )
+        cells = _cells(r)
+        table.add_row(*(cells[name] for name, _ in columns))
     console.print(table)
+
+
+# (header, justification) of every column; the WIDE ones only with --wide, so the table
+# fits 80 columns
+COLUMNS = [("run", "left"), ("model", "left"), ("params", "right"), ("step", "right"),
+           ("epochs", "right"), ("best val", "right"), ("bpc", "right"), ("time", "right"),
+           ("status", "left"), ("written", "right")]  # fmt: skip
+WIDE = ("params", "epochs", "bpc", "written")
+
+
+def _cells(r):
+    """A row's cells by column, each from a value charlm.run.runs validated (or empty)."""
+    step, total, best = r.get("step"), r.get("total"), r.get("best_val")
+    of = f"/{total:,}" if budget.is_planned(total) else ""
+    return {
+        "run": escape(r["name"]),
+        "model": escape(r.get("model") or ""),
+        "params": "" if r.get("parameters") is None else f"{r['parameters']:,}",
+        "step": "" if step is None else f"{step:,}{of}",
+        "epochs": "" if r.get("epochs") is None else f"{r['epochs']:.2f}",
+        "best val": "" if best is None else f"{best:.4f}",
+        "bpc": "" if best is None else f"{r['best_bpc']:.3f}",
+        "time": "" if r.get("time") is None else clock(r["time"]),
+        "status": escape(r["status"]),
+        "written": time.strftime("%m-%d %H:%M", time.localtime(r.get("written", 0))),
+    }
 
 
 @app.command()

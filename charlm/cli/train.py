@@ -49,19 +49,23 @@ def _stop_on_signals(training):
 
     def handler(signum, frame):
         if not training() or (asked and signum == signal.SIGINT):
-            raise KeyboardInterrupt
+            raise guard.Terminated if signum == signal.SIGTERM else KeyboardInterrupt
         asked.append(signum)
         console.print(
-            "[yellow]stopping after this step to save a checkpoint "
+            f"[yellow]{_name(signum)}: stopping after this step to save a checkpoint "
             "(Ctrl-C again to quit without saving)[/]"
         )
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield lambda: bool(asked)
+        yield asked
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+def _name(signum):
+    return "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
 
 
 @app.command()
@@ -126,7 +130,7 @@ def train(
         )
     display = TrainDisplay(console)
     with _stop_on_signals(lambda: display.task is not None) as asked, display:
-        stop = lambda: asked() or guard.output_failed() is not None  # noqa: E731
+        stop = lambda: bool(asked) or guard.output_failed() is not None  # noqa: E731
         model = api.train(
             config, corpus=corpus, steps=steps, minutes=minutes, run=run,
             overrides=overrides or (), tensorboard=True if tensorboard else None,
@@ -159,6 +163,7 @@ def train(
             f"the schedule); saved in {run_dir}; {more}"
         )
     elif outcome == "stopped":
-        console.print(f"stopped at step {ck.step:,}; {resume_hint}")
+        by = f" ({_name(asked[0])})" if asked else ""
+        console.print(f"stopped at step {ck.step:,}{by}; {resume_hint}")
     else:
         console.print(f'sample from it: charlm sample --checkpoint {run_dir} --prime "..."')

@@ -73,8 +73,10 @@ def neurons(
     skip_unknown: SkipOpt = False,
     force: ForceOpt = False,
 ):
-    """What single units track: each unit's activation over the text, its correlation with
-    features of the text, against a fresh model of the same shape."""
+    """What single units track: activations, and correlations with features of the text.
+
+    Each unit's activation over the text, and with --find its correlation with features of
+    the text, against a fresh model of the same shape."""
     model, inputs = _model(checkpoint_path, file, [html_path], force)
     found = model.neurons(read_text(text, file), find=find or (), unit=unit, state=state, top=top,
                           skip_unknown=skip_unknown)  # fmt: skip
@@ -116,8 +118,9 @@ def gates(
     skip_unknown: SkipOpt = False,
     force: ForceOpt = False,
 ):
-    """How often each gate sits saturated: per unit, the fraction of characters it is below
-    0.1 and above 0.9, per layer and gate."""
+    """How often each gate sits saturated (below 0.1 or above 0.9), per layer and gate.
+
+    Per unit, the fraction of characters its gate is below 0.1 and above 0.9."""
     model, inputs = _model(checkpoint_path, file, [png, html_path], force)
     found = model.gates(read_text(text, file), skip_unknown=skip_unknown)
     sat, n = found.saturation, found.chars

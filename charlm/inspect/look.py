@@ -138,7 +138,9 @@ def gates_figure(sat):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise CharlmError('--png and --html need matplotlib: pip install -e ".[plot]"') from None
+        raise CharlmError(
+            "--png and --html need matplotlib, which charlm installs: pip install matplotlib"
+        ) from None
     layers = list(sat)
     gates = list(next(iter(sat.values())))
     if not gates:

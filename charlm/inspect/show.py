@@ -86,8 +86,7 @@ def flow_png(flows, path, force=False):
         import matplotlib.pyplot as plt
     except ImportError:
         raise CharlmError(
-            "--png needs matplotlib, which is not installed; "
-            "install it with: pip install 'charlm[plot]' (or pip install matplotlib)"
+            "--png needs matplotlib, which charlm installs: pip install matplotlib"
         ) from None
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     for f in flows:

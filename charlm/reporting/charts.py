@@ -17,7 +17,7 @@ from charlm.pages import label
 from charlm.run import budget
 from charlm.run.optim import planned_rate
 
-INSTALL = 'the report\'s charts need matplotlib: pip install -e ".[plot]"'
+INSTALL = "the report's charts need matplotlib, which charlm installs: pip install matplotlib"
 STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller, selectable, the browser's own font
     "svg.hashsalt": "charlm",  # the same run gives the same page
