@@ -173,6 +173,11 @@ def open_input(path, what):
     if stat.S_ISDIR(st.st_mode):
         os.close(fd)
         raise CharlmError(f"{path}: is a directory; the {what} must be a file")
+    if os.isatty(fd):  # reading would wait for typing: a terminal is not an input here
+        os.close(fd)
+        raise CharlmError(
+            f"{path}: is a terminal; pipe the {what} in (cat FILE | charlm ...) or give its path"
+        )
     if fcntl is not None:
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
@@ -190,11 +195,11 @@ def is_regular(path):
 PIPE_LIMIT = 2 << 30  # what read_bytes holds at most: a larger text belongs in a file
 
 
-def read_bytes(path, what, share=0.25):
+def read_bytes(path, what, share=0.25, limit=PIPE_LIMIT):
     """All of an input, read once. An endless input (/dev/zero) stops with a one-line error
-    once it passes PIPE_LIMIT or `share` of the memory available (joining the blocks at the
-    end takes as much again, and the caller needs room for what it makes of them)."""
-    limit = min(PIPE_LIMIT, int(memory.available() * share))
+    once it passes `limit` bytes or `share` of the memory available (joining the blocks at
+    the end takes as much again, and the caller needs room for what it makes of them)."""
+    limit = min(limit, int(memory.available() * share))
     chunks, size = [], 0
     with open_input(path, what) as f:
         try:
@@ -203,9 +208,10 @@ def read_bytes(path, what, share=0.25):
                 if size > limit:
                     raise CharlmError(
                         f"{path}: the {what} is larger than the {memory.human(limit)} that "
-                        f"charlm holds in memory when it cannot read a file twice; save it to "
-                        f"a file and give that path"
-                    )
+                        f"charlm reads of it; "
+                        + ("save it to a file and give that path" if limit == PIPE_LIMIT
+                           else f"no {what} is that large")
+                    )  # fmt: skip
                 chunks.append(block)
         except OSError as e:
             raise CharlmError(f"{path}: cannot read the {what} ({e.strerror or e})") from None

@@ -8,10 +8,10 @@ every refusal is one line naming the file, line and key, what was given and what
 import contextlib
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
 
+from charlm import files
 from charlm.errors import ArgumentError, CharlmError, literal
 from charlm.run import yamlfile
 from charlm.run.rules import base_type, cut, kind, problem_of, suggest
@@ -21,6 +21,7 @@ OPTIMIZERS = ("adagrad", "sgd", "adam")
 CLIP_MODES = ("norm", "elementwise", "none")
 LR_SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few hundred bytes
 MAX_STEPS = 10**8  # the most steps a run can have, however its length is given
 LENGTHS = ("max_steps", "epochs", "minutes")  # a run's length: exactly one of them
 
@@ -104,13 +105,11 @@ def load(path=None, overrides=(), values=None):
     raw, source, text = {}, "defaults", None
     if path is not None:
         source = str(path)
+        # once, however it comes (a pipe, /dev/stdin), and never more than a config can be
+        data = files.read_bytes(path, "config file", limit=MAX_CONFIG_BYTES)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CharlmError(f"{source}: config file not found; check the path") from None
-        except IsADirectoryError:
-            raise CharlmError(f"{source}: is a directory, not a config file") from None
-        except (OSError, UnicodeDecodeError) as e:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
             raise CharlmError(f"{source}: cannot read the config ({e})") from None
         try:
             raw = yamlfile.parse(text)
