@@ -43,13 +43,15 @@ def project(template, tmp_path, monkeypatch):
     return root
 
 
+# each value the largest its bound allows: the memory check, not the bound, refuses it
+BIG = ["--set", "model.hidden_size=65536"]
 HUGE = {
-    "batch_size": (["--set", "train.batch_size=1000000000"], "is too short for batch_size"),
-    "seq_len": (["--set", "train.seq_len=1000000000"], "is too short for batch_size"),
-    "hidden_size": (["--set", "model.hidden_size=1000000000"], "parameters) at batch"),
-    "hidden 100000": (["--set", "model.hidden_size=100000"], "this machine has"),
-    "embedding": (["--set", "model.embedding_size=1000000000"], "(embedding 1000000000)"),
-    "layers": (["--set", "model.num_layers=1000000000"], "lstm x1000000000"),
+    "batch_size": (["--set", "train.batch_size=1000000"], "is too short for batch_size"),
+    "seq_len": (["--set", "train.seq_len=1000000"], "is too short for batch_size"),
+    "hidden_size": (BIG, "with hidden 65536 (17,185,636,368 parameters) at batch"),
+    "hidden 65536": (BIG, "this machine has"),
+    "embedding": (["--set", "model.embedding_size=65536", *BIG], "(embedding 65536)"),
+    "layers": (["--set", "model.num_layers=64", *BIG], "lstm x64"),
 }
 
 
@@ -65,11 +67,11 @@ def test_sizes_are_checked_before_allocating(project, case):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["gradflow", "--hidden", 100000], "--hidden 100,000 and --length 100 need about"),
-        (["gradflow", "--type", "rnn", "--hidden", 64, "--length", 10**9], "characters and the"),
-        (["corpus", "make", "recall", "--size", 100, "--gap", 10**9], "--gap 1,000,000,000"),
-        (["corpus", "make", "brackets", "--size", 1, "--depth", 100000], "--depth 100,000"),
-        (["corpus", "make", "brackets", "--size", 10**15], "--size 1,000,000,000,000,000 needs"),
+        (["gradflow", "--hidden", 65536], "--hidden 65,536 and --length 100 need about"),
+        (["gradflow", "--type", "rnn", "--hidden", 64, "--length", 10**6], "characters and the"),
+        (["corpus", "make", "recall", "--size", 100, "--gap", 10**8], "--gap 100000000: a record"),
+        (["corpus", "make", "brackets", "--size", 1, "--depth", 10**4], "--depth 10000: its lines"),
+        (["corpus", "make", "recall", "--out", "/dev/null"], "/dev/null is a device"),
         (["sample", "--checkpoint", "checkpoints/base", "--seed", -1], "--seed -1: must be 0"),
         (["gradflow", "--seed", -1], "--seed -1: must be 0 or more"),
         (["gradcheck", "--seed", -1], "--seed -1: must be 0 or more"),
@@ -92,9 +94,16 @@ def test_commands_refuse_in_one_line(project, args, message):
     assert tree_state(project) == before
 
 
+def test_a_corpus_larger_than_memory_is_refused_before_it_is_made(project, monkeypatch):
+    monkeypatch.setattr(memory, "available", lambda: 2**30)  # a machine with 1 GB free
+    before = tree_state(project)
+    refused(invoke("corpus", "make", "brackets", "--size", 10**9), "--size 1,000,000,000 needs")
+    assert tree_state(project) == before
+
+
 def test_a_gradcheck_config_at_a_huge_size(project):
-    (project / "big.yaml").write_text("model:\n  hidden_size: 100000\n")
-    refused(invoke("gradcheck", "--config", "big.yaml"), "checking a lstm x2 with hidden 100,000")
+    (project / "big.yaml").write_text("model:\n  hidden_size: 65536\n")
+    refused(invoke("gradcheck", "--config", "big.yaml"), "checking a lstm x2 with hidden 65,536")
 
 
 def test_memory_that_cannot_be_had_is_one_line(project, monkeypatch):

@@ -53,6 +53,8 @@ def make_corpus(kind, *, size=10**6, gap=20, keys=8, depth=8, seed=0, out=None, 
     path = (
         Path(out) if out is not None else Path("corpora") / synthetic.default_name(kind, gap, depth)
     )
+    # a device, FIFO or link is refused before the text is made, not after
+    files.check_target(path, "corpus", force=True)
     body = synthetic.make(kind, size, seed, gap=gap, depth=depth, keys=keys)
     data = body.encode("utf-8")
     same = files.is_regular(path) and path.stat().st_size == len(data)

@@ -135,6 +135,14 @@ def resumed(run_folder, config, sets, force, progress=None, values=None):
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
     ck.config = cfg
+    total = _replan(ck, saved_cfg, corpus, run_dir, notes)
+    return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])
+
+
+def _replan(ck, saved_cfg, corpus, run_dir, notes):
+    """The resumed run's total steps; ck.schedule continued or extended to it, a note if it
+    grew. A run from an earlier version has no schedule; a time budget's is provisional."""
+    cfg = ck.config
     if ck.schedule is None and saved_cfg.train.minutes is None:  # an earlier version's
         ck.schedule = plan(saved_cfg.train, training.total_steps(saved_cfg, corpus.batches.windows))
     ck.schedule = ck.schedule or Budget(cfg.train, ck).provisional()
@@ -147,7 +155,7 @@ def resumed(run_folder, config, sets, force, progress=None, values=None):
         ck.schedule = extend(ck.schedule, cfg.train, total)
     if total > planned:
         notes.append(_extension_note(cfg.train, planned, total, ck.schedule[-1][2]))
-    return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])
+    return total
 
 
 def of(ck, corpus, run_dir):
