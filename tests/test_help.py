@@ -1,5 +1,5 @@
 """--help is the first screen a newcomer reads: at 80 columns every line fits, a command's
-summary is one sentence (never broken mid-sentence by a hard line break in its docstring),
+summary is one sentence and no paragraph is broken by a hard line break in its docstring,
 and a flag shows no type beside it, as if it took a value."""
 
 import os
@@ -51,6 +51,8 @@ def test_every_summary_is_one_sentence_on_one_line():
     for doc in docs:
         first = doc.strip().split("\n\n")[0]
         assert "\n" not in first and first.endswith("."), first
+        for paragraph in doc.strip().split("\n\n"):  # rich keeps a docstring's line breaks
+            assert "\n" not in paragraph.strip(), paragraph
 
 
 def test_the_command_list_reads_each_summary_whole():

@@ -75,8 +75,7 @@ def neurons(
 ):
     """What single units track: activations, and correlations with features of the text.
 
-    Each unit's activation over the text, and with --find its correlation with features of
-    the text, against a fresh model of the same shape."""
+    With --find, each unit's correlation with features of the text, beside a fresh model's."""
     model, inputs = _model(checkpoint_path, file, [html_path], force)
     found = model.neurons(read_text(text, file), find=find or (), unit=unit, state=state, top=top,
                           skip_unknown=skip_unknown)  # fmt: skip

@@ -12,10 +12,14 @@ model's state after reading x_t:
     uppercase      1 for an uppercase letter
     vowel          1 for a, e, i, o, u (either case)
     space          1 for whitespace (space, newline, tab)
-    regex:PATTERN  1 inside a match of PATTERN (Python's re; matches do not overlap)
+    regex:PATTERN  1 inside a match of PATTERN (Python's re; matches do not overlap; matching
+                   gives up, in one line, after REGEX_SECONDS)
 """
 
+import contextlib
 import re
+import signal
+import threading
 
 import numpy as np
 
@@ -23,6 +27,7 @@ from charlm.errors import CharlmError
 
 NAMES = ("quote", "line-position", "bracket-depth", "indent", "uppercase", "vowel", "space")
 OPEN, CLOSE = "([{<", ")]}>"
+REGEX_SECONDS = 10.0  # a regex: feature's bound on matching (see _time_bound)
 
 
 def _inner(line, i):
@@ -31,19 +36,24 @@ def _inner(line, i):
 
 
 def _quote(text):
+    """Linear in the text: each mark's partner (the next mark of its kind on the line) is
+    found by one backward pass, and the filled spans never overlap."""
     out = np.zeros(len(text))
     start = 0
     for line in text.split("\n"):
         marks = [i for i, ch in enumerate(line) if ch == '"' or (ch == "'" and not _inner(line, i))]
+        partner, last = [None] * len(marks), {}
+        for k in range(len(marks) - 1, -1, -1):
+            partner[k] = last.get(line[marks[k]])
+            last[line[marks[k]]] = k
         i = 0
         while i < len(marks):
-            a = marks[i]
-            b = next((m for m in marks[i + 1 :] if line[m] == line[a]), None)
-            if b is None:
+            j = partner[i]
+            if j is None:
                 i += 1  # no partner: not a quotation
                 continue
-            out[start + a : start + b] = 1.0  # the opening mark up to, not with, the closing
-            i = marks.index(b) + 1
+            out[start + marks[i] : start + marks[j]] = 1.0  # the opening mark, not the closing
+            i = j + 1
         start += len(line) + 1
     return out
 
@@ -87,9 +97,41 @@ def _regex(pattern, text):
     except (re.error, RecursionError, OverflowError) as e:
         raise CharlmError(f"regex:{pattern}: not a valid regular expression ({e})") from None
     out = np.zeros(len(text))
-    for m in compiled.finditer(text):
-        out[m.start() : m.end()] = 1.0
+    with _time_bound(REGEX_SECONDS, f"regex:{pattern}"):
+        for m in compiled.finditer(text):
+            out[m.start() : m.end()] = 1.0
     return out
+
+
+class _TimeUp(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_bound(seconds, what):
+    """Stop the block after `seconds` with a CharlmError: Python's re backtracks, so a pattern
+    like (a+)+$ can take longer than the universe on a short text; its engine checks for
+    signals, so SIGALRM interrupts it. Only the main thread can take signals: elsewhere the
+    block runs unbounded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _TimeUp:
+        raise CharlmError(
+            f"{what}: gave up after {seconds:g} s (the pattern backtracks too much on this "
+            f"text; nested repeats such as (a+)+ are the usual cause)"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def compute(name, text):
