@@ -71,6 +71,9 @@ def test_a_spent_time_budget_is_extended_as_its_message_says(workdir):
     hint = "train further: charlm train --resume checkpoints/lstm --steps N (N > 1)"
     assert hint in result.stdout
     refused(invoke("train", "--resume"), "its time budget (1e-09 minutes of training) is spent")
+    refused(invoke("train", "--resume"), "at step 1; train further with --steps above 1, which")
+    with pytest.raises(charlm.CharlmError, match="train further with steps above 1, which"):
+        charlm.train(resume=True)  # from Python, the same advice in the API's own words
     refused(invoke("train", "--resume", "--minutes", 5),
             "cannot change train.minutes when resuming (the run has a budget of 1e-09")  # fmt: skip
     result = invoke("train", "--resume", "checkpoints/lstm", "--steps", 9)

@@ -3,6 +3,7 @@ caller wrote it (the CLI names its option instead: charlm.cli.guard)."""
 
 import math
 import os
+from collections.abc import Mapping
 
 from charlm import memory
 from charlm.errors import ArgumentError, CharlmError, literal
@@ -72,6 +73,18 @@ def path(param, value, optional=False):
         raise ArgumentError(
             param, HIDDEN, f"must be a path (str or Path), not {type(value).__name__}"
         )
+    name = os.fspath(value)
+    if not isinstance(name, str) or name == "" or "\0" in name:
+        raise ArgumentError(param, value, "must be a path: a non-empty str without NUL")
+    return value
+
+
+def function(param, value, optional=True):
+    """A callable (a callback, a clock), or None."""
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise ArgumentError(param, HIDDEN, f"must be callable, not {type(value).__name__}")
     return value
 
 
@@ -79,21 +92,28 @@ def texts(param, value):
     """A list of str; one str is one item, not its characters."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value]
-    try:
-        items = list(value)
-    except TypeError:
-        raise ArgumentError(
-            param, HIDDEN, f"must be a str or a list of str, not {type(value).__name__}"
-        ) from None
+    items = several(param, value, (str,), "a str or a list of str")
     for item in items:
         text(param, item)
     return items
 
 
+def several(param, value, single, what):
+    """value as a list: one of the types `single` is one item; a list, tuple or other
+    iterable gives its items (a dict, whose items would be its keys, or bytes are refused)."""
+    if isinstance(value, single):
+        return [value]
+    if not isinstance(value, (bytes, bytearray, Mapping)):
+        try:
+            return list(value)
+        except TypeError:
+            pass
+    raise ArgumentError(param, HIDDEN, f"must be {what}, not {type(value).__name__}")
+
+
 def encode(vocab, value, skip_unknown, param):
     """vocab's ids of the text `value`, its unknown characters refused naming param."""
+    flag("skip_unknown", skip_unknown)
     try:
         return vocab.encode(value, skip_unknown)
     except CharlmError as e:

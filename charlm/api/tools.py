@@ -32,8 +32,9 @@ def gradcheck(config=None, *, cells=None, layers=None, bidirectional=None, seed=
     cells = tuple(checks.texts("cells", cells)) or None
     for cell in cells or ():
         checks.choice("cells", cell, config_mod.CELL_TYPES)
-    depths = [layers] if isinstance(layers, int) else layers or ()
-    layers = [checks.integer("layers", n, 1, 8) for n in depths] or None
+    depths = [layers] if isinstance(layers, int) or not layers else _list("layers", layers)
+    layers = [checks.integer("layers", n, 1, 8) for n in depths if n is not None] or None
+    checks.function("on_rows", on_rows)
     if bidirectional is not None:
         checks.flag("bidirectional", bidirectional)
     checks.integer("seed", seed, 0, checks.SEED)
@@ -72,7 +73,9 @@ def gradflow(models=(), *, cells=None, text=None, length=100, hidden=64, scale_h
     checks.integer("hidden", hidden, 1, 65536)
     checks.integer("seed", seed, 0, checks.SEED)
     checks.number("scale_hh", scale_hh, -100.0, 100.0)
-    models = [m if isinstance(m, Model) else load(m) for m in _list("models", models)]
+    checks.flag("skip_unknown", skip_unknown)
+    given = _list("models", models)
+    models = [m if isinstance(m, Model) else load(checks.path("models", m)) for m in given]
     flows = [m.gradflow(text, length=length, skip_unknown=skip_unknown) for m in models]
     text = flow_mod.TEXT if text is None else checks.text("text", text)
     vocab = flow_mod.text_vocab(text)
@@ -94,13 +97,7 @@ def gradflow(models=(), *, cells=None, text=None, length=100, hidden=64, scale_h
 
 
 def _list(param, value):
-    if isinstance(value, (str, Path, Model)):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        rule = f"must be a list, not {type(value).__name__}"
-        raise ArgumentError(param, ArgumentError.HIDDEN, rule) from None
+    return checks.several(param, value, (str, Path, Model), "a list")
 
 
 def report(runs, out=None, force=False):

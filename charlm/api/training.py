@@ -30,6 +30,13 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     TensorBoard events."""
     checks.path("config", config, optional=True)
     sets = checks.texts("overrides", overrides)
+    for name, hook in (("callback", callback), ("should_stop", should_stop),
+                       ("progress", progress), ("clock", clock)):  # fmt: skip
+        checks.function(name, hook)
+    if reporter is not None and not isinstance(reporter, Reporter):
+        kind = type(reporter).__name__
+        raise ArgumentError("reporter", ArgumentError.HIDDEN,
+                            f"must be a charlm.run.metrics.Reporter, not {kind}")  # fmt: skip
     if steps is not None and minutes is not None:
         both = "{steps} and {minutes} both say how long to train: give one"
         raise ArgumentError("minutes", ArgumentError.WHOLE, both)

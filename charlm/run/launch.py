@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from charlm import memory
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError, CharlmError, literal
 from charlm.nn.model import ModelSpec, param_count
 from charlm.nn.model import memory as model_memory
 from charlm.run import checkpoint, records, rundir
@@ -191,9 +191,11 @@ def check_memory(cfg, vocab_size):
 def _total(ck, cfg, corpus, run_dir):
     total = training.total_steps(cfg, corpus.batches.windows, ck.schedule)
     if ck.step >= total:
-        raise CharlmError(
-            f"{run_dir} is already at step {ck.step:,}, and its length is {total:,} steps; "
-            f"train further with --steps N (N > {ck.step:,})"
+        raise ArgumentError(  # {steps}: the caller's name for it (steps=, --steps)
+            "steps",
+            ArgumentError.WHOLE,
+            f"{literal(run_dir)} is already at step {ck.step:,}, and its length is {total:,} "
+            f"steps; train further with {{steps}} above {ck.step:,}",
         )
     return total
 
@@ -220,18 +222,22 @@ FIXED_ON_RESUME = {
 def check_length(ck, old, new, run_dir):
     """A resumed run keeps its time budget, or continues in steps (or epochs): a budget
     cannot be changed or added, and a spent one is extended in steps (the warm restart)."""
-    more = f"train further with --steps N (N > {ck.step:,}), which replaces the budget"
+    more = f"train further with {{steps}} above {ck.step:,}, which replaces the budget"
     if new.minutes is not None and new.minutes != old.minutes:
-        raise CharlmError(
-            f"{run_dir}: cannot change train.minutes when resuming (the run has "
+        raise ArgumentError(
+            "minutes",
+            ArgumentError.WHOLE,
+            f"{literal(run_dir)}: cannot change train.minutes when resuming (the run has "
             + (f"a budget of {old.minutes:g} minutes" if old.minutes else "a length in steps")
             + f", the command asks {new.minutes:g}); "
-            + (more if old.minutes else "train further with --steps N")
+            + (more if old.minutes else "train further with {steps}"),
         )
     if new.minutes is not None and ck.elapsed >= new.minutes * 60:
-        raise CharlmError(
-            f"{run_dir}: its time budget ({new.minutes:g} minutes of training) is spent, at "
-            f"step {ck.step:,}; {more}"
+        raise ArgumentError(
+            "steps",
+            ArgumentError.WHOLE,
+            f"{literal(run_dir)}: its time budget ({new.minutes:g} minutes of training) is "
+            f"spent, at step {ck.step:,}; {more}",
         )
 
 
@@ -245,7 +251,10 @@ def check_resume(ck, cfg, where):
             if (section, key) == ("data", "corpus") and ck.corpus:
                 continue  # any path to the same text: load_corpus checks the content
             if a != b:
-                raise CharlmError(
-                    f"{where}: cannot change {section}.{key} when resuming (the checkpoint has "
-                    f"{a!r}, the config asks {b!r}); start a new run with --run NAME instead"
-                )
+                raise ArgumentError(
+                    "run",
+                    ArgumentError.WHOLE,
+                    literal(f"{where}: cannot change {section}.{key} when resuming (the "
+                            f"checkpoint has {a!r}, the config asks {b!r}); ")
+                    + "start a new run, under another {run}, instead",
+                )  # fmt: skip
