@@ -158,3 +158,26 @@ def test_the_api_refuses_integers_past_str_limits_naming_the_parameter(model_dir
         model.sample(length=10**5000)
     with pytest.raises(CharlmError, match=r"^steps=\(a number of about .* digits\)"):
         charlm.train(corpus=str(model_dir / "corpus.txt"), steps=10**5000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    length=st.integers(0, 60),
+    temperature=st.floats(1e-3, 1000, allow_nan=False),
+    top_k=st.none() | st.integers(1, 10**6),
+    seed=st.integers(0, 2**63 - 1),
+    prime=st.text(alphabet="abc \n", max_size=5),
+)
+def test_the_command_line_fuzzed_uses_each_value_it_accepts(
+    model_dir, length, temperature, top_k, seed, prime
+):
+    """Whatever values sample accepts, it prints what the API makes of the same values: the
+    prime, then exactly `length` characters, the same for the same seed."""
+    path = model_dir / "lstm"
+    args = ["--length", length, "--temperature", repr(temperature), "--seed", seed]
+    args += [] if top_k is None else ["--top-k", top_k]
+    out = invoke("sample", "--checkpoint", path, "--prime", prime, *args)
+    assert out.exit_code == 0, out.output
+    want = charlm.load(path).sample(prime, length=length, temperature=temperature,
+                                    top_k=top_k, seed=seed)  # fmt: skip
+    assert len(want) == len(prime) + length and out.stdout in (want, want + "\n")
