@@ -106,7 +106,9 @@ class History:
 def _corpus(c, identity, vocab_size):
     size = identity.get("characters")
     size = f"{size:,} characters" if size else f"{identity.get('bytes', 0):,} bytes"
-    return f"{c.data.corpus}, {size}, vocabulary {vocab_size}"
+    files = identity.get("files")
+    files = f" ({files:,} file{'s' if files != 1 else ''})" if files is not None else ""
+    return f"{c.data.corpus}{files}, {size}, vocabulary {vocab_size}"
 
 
 def from_folder(folder):

@@ -13,7 +13,10 @@
     meta/schedule       the learning-rate plan, JSON [[start, end, warmup], ...] (optim.plan)
     meta/corpus         what the run trained on, JSON {"bytes", "sha256", "path"}: a corpus
                         is known by its content, so any path to the same text will do
-(meta/schedule and meta/corpus are absent from checkpoints of earlier versions.)
+    meta/corpus_files   a folder or pattern corpus's files, zlib-compressed JSON
+                        [[path, bytes, sha256 (16 hex digits)], ...]: a resume names the
+                        files that changed
+(meta/schedule, meta/corpus and meta/corpus_files are absent from earlier versions' checkpoints.)
 
 Writes go through charlm.files.write: a temporary file in the same folder, flushed to disk,
 then renamed over the old file: at any moment the checkpoint on disk is the old one or the new
@@ -23,6 +26,7 @@ Reads use np.load(allow_pickle=False): an array that would need pickle is refuse
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from charlm.run import config as config_mod
 from charlm.run.data import Vocab
 from charlm.run.meta import FORMAT, meta_of
 from charlm.run.optim import SLOTS
+from charlm.run.textset import valid_manifest
 
 LATEST, BEST = "latest.npz", "best.npz"
 
@@ -81,9 +86,14 @@ def save(path, ck, **rules):
         "smooth_loss": np.float64(ck.smooth_loss),
         "elapsed": np.float64(ck.elapsed),
     }
-    for key in ("schedule", "corpus"):
-        if getattr(ck, key) is not None:
-            meta[key] = np.str_(json.dumps(getattr(ck, key)))
+    corpus = dict(ck.corpus or {})
+    manifest = corpus.pop("manifest", None)  # a folder's files: compressed, on their own
+    for key, value in (("schedule", ck.schedule), ("corpus", corpus or None)):
+        if value is not None:
+            meta[key] = np.str_(json.dumps(value))
+    if manifest is not None:
+        packed = zlib.compress(json.dumps(manifest).encode("utf-8"))
+        meta["corpus_files"] = np.frombuffer(packed, dtype=np.uint8)
     arrays.update({f"meta/{k}": np.asarray(v) for k, v in meta.items()})
     files.write(path, lambda f: np.savez(f, **arrays), "checkpoint", **rules)
 
@@ -198,7 +208,25 @@ def _unpack(path, arrays):
     optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
     states = sorted((k for k in arrays if k.startswith("state/")), key=lambda k: int(k[6:]))
     state = tuple(arrays[k] for k in states) or None
+    if "meta/corpus_files" in arrays and fields.get("corpus") is not None:
+        fields["corpus"]["manifest"] = _manifest(path, arrays["meta/corpus_files"])
     return Checkpoint(params=params, optim=optim, state=state, **fields)
+
+
+MAX_MANIFEST = 1 << 28  # bytes a folder's file list may unpack to (about 3 million files)
+
+
+def _manifest(path, packed):
+    """The file list of meta/corpus_files, checked, or a one-line refusal."""
+    try:
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(packed.astype(np.uint8).tobytes(), MAX_MANIFEST)
+        manifest = json.loads(raw) if not inflate.unconsumed_tail else None
+    except (zlib.error, ValueError, RecursionError):
+        manifest = None
+    if not valid_manifest(manifest):
+        raise CharlmError(f"{path}: corrupted metadata (meta/corpus_files)")
+    return manifest
 
 
 def parameters(path, arrays, spec, label=str):

@@ -48,6 +48,9 @@ class DataConfig:
     corpus: str = _f("tinyshakespeare")  # a path, or a name from the catalog in corpora/
     val_fraction: float = _f(0.1, above=0.0, below=1.0)
     encoding: str = _f("utf-8", encoding=True)  # a text codec's name, or "bytes" (byte-level)
+    # between the files of a folder or pattern corpus (run/textset.py): after a file that
+    # ends with a newline, "\n" makes one empty line
+    separator: str = _f("\n", length=1000)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from charlm import files
 from charlm.errors import CharlmError
+from charlm.run import textset
 
 CORPORA_DIR = Path("corpora")
 
@@ -40,6 +41,11 @@ CATALOG = {
         about="40,000 lines of Shakespeare's plays, as in Karpathy's char-rnn",
     ),
 }
+
+
+def is_set(corpus):
+    """Whether data.corpus names a folder or a pattern (run/textset.py), not a catalog name."""
+    return corpus not in CATALOG and textset.is_set(corpus)
 
 
 def resolve(corpus, directory=CORPORA_DIR, progress=None):

@@ -21,6 +21,7 @@ import numpy as np
 from charlm import files, memory
 from charlm.errors import CharlmError
 from charlm.run.rules import check_text_encoding
+from charlm.run.textset import TextSet
 
 BLOCK = 1 << 22  # bytes read at a time
 UNICODE = 0x110000  # code points
@@ -199,13 +200,14 @@ def load(path, encoding="utf-8", vocab=None, check=None):
     to refuse a text by its identity first. Sizes are checked before the ids are allocated.
     """
     check_encoding(encoding)
-    source = _Source(path)
+    source = path if isinstance(path, TextSet) else _Source(path)
     counts = np.zeros(256 if encoding == "bytes" else UNICODE, dtype=np.int64)
     first = hashlib.sha256()
     for codes in _blocks(source, encoding, first):
         counts += np.bincount(codes, minlength=len(counts))
     n = int(counts.sum())
-    size = len(source.data) if source.data is not None else _size(path)
+    size = source.size if isinstance(source, TextSet) else _size(path)
+    size = len(source.data) if source.data is not None else size
     if check is not None and n:
         check(size, first.hexdigest())
     if n == 0:

@@ -89,7 +89,7 @@ def fresh(config, sets, force, progress=None, values=None):
     ck.schedule = Budget(cfg.train, ck).provisional()
     total = _total(ck, cfg, corpus, run_dir)
     ck.schedule = ck.schedule or plan(cfg.train, total)
-    return Launch(ck, corpus, run_dir, total, force, inputs=[config])
+    return Launch(ck, corpus, run_dir, total, force, notes=list(corpus.notes), inputs=[config])
 
 
 def resumed(run_folder, config, sets, force, progress=None, values=None):
@@ -134,6 +134,7 @@ def resumed(run_folder, config, sets, force, progress=None, values=None):
     check_memory(cfg, len(ck.vocab))
     corpus = training.load_corpus(cfg, ck.vocab, progress, identity=ck.corpus)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
+    notes += corpus.notes
     ck.config = cfg
     total = _replan(ck, saved_cfg, corpus, run_dir, notes)
     return Launch(ck, corpus, run_dir, total, force, own, (path, stamp), notes, [config])

@@ -79,7 +79,7 @@ def _bad_figure(f):
 
 def _bad_identity(corpus):
     """'meta/corpus' if the corpus record has a field of the wrong type, else None."""
-    kinds = {"bytes": int, "characters": int, "sha256": str, "path": str}
+    kinds = {"bytes": int, "characters": int, "sha256": str, "path": str, "files": int}
     for key, kind in kinds.items():
         value = corpus.get(key)
         if value is not None and (type(value) is not kind or kind is int and value < 0):

@@ -107,7 +107,8 @@ def suggest(word, options, prefix=""):
 
 def problem_of(f, key, value):
     """What is wrong with value for the config field f (a dataclass field, its rules in its
-    metadata: type, min / max inclusive, below / above exclusive, choices, name, encoding),
+    metadata: type, min / max inclusive, below / above exclusive, choices, name, encoding,
+    length: a string's most characters),
     named key, or None."""
     rules = f.metadata
     base, optional = base_type(f.type)
@@ -133,6 +134,8 @@ def problem_of(f, key, value):
             f"{key} must be one of {', '.join(rules['choices'])}, "
             f"got {short(value)}{suggest(str(value)[:100], rules['choices'])}"
         )
+    if "length" in rules and len(value) > rules["length"]:
+        return f"{key} must be at most {rules['length']} characters, got {len(value):,}"
     bounds = [
         ("min", ">=", value < rules.get("min", value)),
         ("above", ">", "above" in rules and value <= rules["above"]),

@@ -15,7 +15,8 @@ the same parameters as 2N steps in one go.
 """
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from charlm.nn import head
 from charlm.nn.infer import infer
 from charlm.nn.model import ModelSpec, init_params, loss_and_grads
 from charlm.nn.model import memory as model_memory
-from charlm.run import checkpoint, corpora, data
+from charlm.run import checkpoint, corpora, data, textset
 from charlm.run.budget import planned_total
 from charlm.run.config import MAX_STEPS
 from charlm.run.optim import Optimizer, clip_gradients
@@ -39,6 +40,7 @@ class Corpus:
     batches: data.Batches
     val: np.ndarray  # validation ids
     identity: dict  # {"bytes", "sha256", "path"}: what a checkpoint records (meta/corpus)
+    notes: list = field(default_factory=list)  # lines to show (a folder's skipped files)
 
 
 def load_corpus(cfg, vocab=None, progress=None, identity=None):
@@ -48,6 +50,8 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
     text it trained on ({"bytes", "sha256", "path"}): the corpus must be that text, under any
     path, and where data.corpus no longer leads to it, the absolute path recorded is tried.
     Refuses texts too short to train on."""
+    if identity and identity.get("files") is not None or corpora.is_set(cfg.data.corpus):
+        return _load_set(cfg, vocab, identity)
     path = corpora.resolve(cfg.data.corpus, progress=progress)
     recorded = Path(identity["path"]) if identity and identity.get("path") else None
     if not path.exists() and recorded is not None and recorded.is_file():
@@ -76,6 +80,39 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
             f"{e}; the run read its corpus from {path}, a pipe: pass --corpus PATH to a file "
             f"holding that text (sha256 {identity.get('sha256')})"
         ) from None
+    where = str(path.resolve()) if path.is_file() else None  # a pipe has no path to record
+    found = {"bytes": text.size, "characters": int(text.ids.size), "sha256": text.sha256,
+             "path": where}  # fmt: skip
+    return _corpus(cfg, path, text, found)
+
+
+def _load_set(cfg, vocab, identity):
+    """load_corpus of a folder or pattern (run/textset.py): on a resume, the same files."""
+    name = cfg.data.corpus
+    if identity and not textset.is_set(name) and identity.get("path"):
+        name = identity["path"]  # the run's folder, where data.corpus no longer leads
+    if identity and identity.get("files") is None:
+        raise CharlmError(
+            f"{name}: this run trained on one file ({identity.get('bytes', 0):,} bytes, sha256 "
+            f"{identity.get('sha256')}), not a folder or pattern; pass --corpus PATH to it"
+        )
+    found = textset.scan(name, cfg.data.encoding, cfg.data.separator, skip=[cfg.output.dir])
+    record = found.identity()
+    if identity and identity.get("sha256") not in (None, record["sha256"]):
+        what = textset.changes(identity.get("manifest") or [], found.manifest)
+        raise CharlmError(
+            f"{name}: not the files this run trained on ({what}); restore them, or start a new run"
+        )
+    text = data.load(found, cfg.data.encoding, vocab)
+    record.update(characters=int(text.ids.size), path=os.path.abspath(name))
+    record["manifest"] = found.manifest
+    corpus = _corpus(cfg, Path(name), text, record)
+    corpus.notes.append(found.summary())
+    return corpus
+
+
+def _corpus(cfg, path, text, found):
+    """The Corpus of a text read: split, batched, its sizes checked."""
     ids, vocab = text.ids, text.vocab
     train_ids, val_ids = data.split(ids, cfg.data.val_fraction)
     T, B = cfg.train.seq_len, cfg.train.batch_size
@@ -91,9 +128,6 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
             f"{path}: the validation split ({len(val_ids):,} characters) cannot hold one window "
             f"of seq_len {T} (needs {T + 1}); raise data.val_fraction or lower train.seq_len"
         )
-    where = str(path.resolve()) if path.is_file() else None  # a pipe has no path to record
-    found = {"bytes": text.size, "characters": int(ids.size), "sha256": text.sha256,
-             "path": where}  # fmt: skip
     return Corpus(path, vocab, batches, val_ids, found)
 
 
