@@ -12,22 +12,22 @@ from charlm.run.optim import planned_rate
 
 def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overrides=(),
           resume=False, force=False, tensorboard=None, callback=None, reporter=None,
-          should_stop=None, progress=None, clock=None):  # fmt: skip
-    """Train a model as `charlm train` does (the same checkpoints, metrics.jsonl and exact
-    resume) and return it. config: a YAML file (None: the defaults); corpus (data.corpus),
-    steps (train.max_steps), minutes (train.minutes: train for this many minutes of training
-    time, the schedule planned to end on time), run (output.run) and tensorboard
-    (train.tensorboard) set those keys, each checked by the key's rules; overrides:
-    "section.key=value" strings (one str is one override), as --set; resume: True (the
-    config's run) or a run folder / checkpoint to continue; force: replace a run folder that
-    holds a run. callback(figures) is called after every step with {"step", "total", "epoch",
-    "loss", "smooth_loss", "grad_norm", "lr", "chars_per_s"}; reporter (a
+          should_stop=None, progress=None, clock=None, init_from=None):  # fmt: skip
+    """Train a model as `charlm train` does (the same checkpoints, metrics.jsonl and exact resume)
+    and return it. config: a YAML file (None: the defaults); corpus (data.corpus), steps
+    (train.max_steps), minutes (train.minutes: train for this many minutes of training time, the
+    schedule planned to end on time), run (output.run) and tensorboard (train.tensorboard) set
+    those keys, each checked by the key's rules; overrides: "section.key=value" strings (one str
+    is one override), as --set; resume: True (the config's run) or a run folder / checkpoint to
+    continue; force: replace a run folder that holds a run; init_from: a run folder or
+    checkpoint whose weights and model the new run starts from (fine-tuning: a fresh optimiser
+    and schedule; run/finetune.py). callback(figures) is called after every step with {"step",
+    "total", "epoch", "loss", "smooth_loss", "grad_norm", "lr", "chars_per_s"}; reporter (a
     charlm.run.metrics.Reporter) and should_stop() are the hooks the CLI uses for its display
-    and Ctrl-C; clock() is the timer the training time is measured with (a time budget reads
-    it; None: time.perf_counter). The returned Model has .outcome ("done", "stopped", or
-    "time": the budget was spent first), .run_dir, .total and .report (the run's report.html,
-    or None without train.report); with train.tensorboard the run folder also gets
-    TensorBoard events."""
+    and Ctrl-C; clock() is the timer the training time is measured with (a time budget reads it;
+    None: time.perf_counter). The returned Model has .outcome ("done", "stopped", or "time": the
+    budget was spent first), .run_dir, .total and .report (the run's report.html, or None
+    without train.report); with train.tensorboard the run folder also gets TensorBoard events."""
     checks.path("config", config, optional=True)
     sets = checks.texts("overrides", overrides)
     for name, hook in (("callback", callback), ("should_stop", should_stop),
@@ -51,11 +51,15 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     if "data.corpus" in values:
         values["data.corpus"] = (str(checks.path("corpus", corpus)), "corpus")
     checks.flag("force", force)
+    checks.path("init_from", init_from, optional=True)
     if resume is not False and resume is not None:
+        if init_from is not None:
+            both = "{resume} continues a run and {init_from} starts a new one from it: give one"
+            raise ArgumentError("init_from", ArgumentError.WHOLE, both)
         source = None if resume is True else checks.path("resume", resume)
         start = launch.resumed(source, config, sets, force, progress, values)
     else:
-        start = launch.fresh(config, sets, force, progress, values)
+        start = launch.fresh(config, sets, force, progress, values, init_from)
     reporter = reporter or Reporter()
     if callback is not None:
         reporter = _Callback(reporter, callback)

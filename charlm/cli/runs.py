@@ -56,8 +56,8 @@ def runs(
 # fits 80 columns
 COLUMNS = [("run", "left"), ("model", "left"), ("params", "right"), ("step", "right"),
            ("epochs", "right"), ("best val", "right"), ("bpc", "right"), ("time", "right"),
-           ("status", "left"), ("written", "right")]  # fmt: skip
-WIDE = ("params", "epochs", "bpc", "written")
+           ("status", "left"), ("written", "right"), ("from", "left")]  # fmt: skip
+WIDE = ("params", "epochs", "bpc", "written", "from")
 
 
 def _cells(r):
@@ -75,7 +75,16 @@ def _cells(r):
         "time": "" if r.get("time") is None else clock(r["time"]),
         "status": escape(r["status"]),
         "written": time.strftime("%m-%d %H:%M", time.localtime(r.get("written", 0))),
+        "from": escape(_origin(r.get("init_from"))),
     }
+
+
+def _origin(init_from):
+    """The run a fine-tuned run started from: its folder's name (a loose file: its name)."""
+    if not init_from:
+        return ""
+    path = Path(init_from["path"])
+    return path.parent.name if path.name in ("latest.npz", "best.npz") else path.name
 
 
 @app.command()

@@ -114,6 +114,14 @@ def train(
             "--force", help="Start afresh even if the run folder holds a run (replacing it)."
         ),
     ] = False,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-from",
+            metavar="RUN",
+            help="Fine-tune: start from this run's (or checkpoint's) weights and model.",
+        ),
+    ] = None,
     tensorboard: Annotated[
         bool,
         typer.Option(
@@ -136,6 +144,7 @@ def train(
             overrides=overrides or (), tensorboard=True if tensorboard else None,
             resume=(run_folder or True) if resume else False, force=force,
             reporter=display, should_stop=stop, progress=_download_progress(),
+            init_from=init_from,
         )  # fmt: skip
     ck, run_dir, outcome = model.checkpoint, model.run_dir, model.outcome
     display.summary(ck, outcome, model.total)

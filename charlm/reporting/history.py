@@ -24,6 +24,7 @@ class History:
     config: object = None  # charlm.run.config.Config, None when no checkpoint reads
     vocab_size: int | None = None
     corpus: dict = field(default_factory=dict)  # the checkpoint's meta/corpus
+    init_from: dict | None = None  # the checkpoint's meta/init_from (a fine-tuned run)
     schedule: list | None = None  # the checkpoint's plan (charlm.run.optim)
     step: int | None = None
     total: int | None = None
@@ -69,6 +70,7 @@ class History:
                     f"{self.parameters:,} parameters",
                 ),
                 ("corpus", _corpus(c, self.corpus, self.vocab_size)),
+                *_origin(self.init_from),
                 (
                     "optimiser",
                     f"{t.optimizer}, lr {t.lr:g}, clip {t.clip}"
@@ -101,6 +103,14 @@ class History:
             )
         )
         return out
+
+
+def _origin(init_from):
+    """The header's line for a fine-tuned run: where it started."""
+    if not init_from:
+        return []
+    grown = f"; vocabulary +{init_from['added']}" if init_from["added"] else ""
+    return [("fine-tuned from", f"{init_from['path']} (sha256 {init_from['sha256'][:16]}){grown}")]
 
 
 def _corpus(c, identity, vocab_size):
@@ -143,6 +153,7 @@ def from_folder(folder):
             meta["elapsed"],
             meta["best_val"],
         )
+        h.init_from = meta.get("init_from")
     return h
 
 
@@ -163,6 +174,7 @@ def live(ck, folder, recs):
         ck.elapsed,
         ck.best_val,
     )
+    h.init_from = ck.init_from
     of = f" of {h.total:,}" if budget.is_planned(h.total) else ""
     h.status = f"running now (step {ck.step:,}{of})"
     return h

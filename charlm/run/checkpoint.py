@@ -13,6 +13,7 @@
     meta/schedule       the learning-rate plan, JSON [[start, end, warmup], ...] (optim.plan)
     meta/corpus         what the run trained on, JSON {"bytes", "sha256", "path"}: a corpus
                         is known by its content, so any path to the same text will do
+    meta/init_from      where a fine-tuned run started, JSON {"path", "sha256", "added"}
     meta/corpus_files   a folder or pattern corpus's files, zlib-compressed JSON
                         [[path, bytes, sha256 (16 hex digits)], ...]: a resume names the
                         files that changed
@@ -60,6 +61,7 @@ class Checkpoint:
     elapsed: float = 0.0
     schedule: list | None = None  # [[start, end, warmup], ...]; None: not planned yet
     corpus: dict | None = None  # {"bytes", "sha256", "path"}; None: not recorded
+    init_from: dict | None = None  # {"path", "sha256", "added"}: the run it was fine-tuned from
 
     @property
     def spec(self):
@@ -88,7 +90,8 @@ def save(path, ck, **rules):
     }
     corpus = dict(ck.corpus or {})
     manifest = corpus.pop("manifest", None)  # a folder's files: compressed, on their own
-    for key, value in (("schedule", ck.schedule), ("corpus", corpus or None)):
+    for key, value in (("schedule", ck.schedule), ("corpus", corpus or None),
+                       ("init_from", ck.init_from)):  # fmt: skip
         if value is not None:
             meta[key] = np.str_(json.dumps(value))
     if manifest is not None:

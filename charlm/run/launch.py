@@ -24,7 +24,7 @@ from charlm import memory
 from charlm.errors import ArgumentError, CharlmError, literal
 from charlm.nn.model import ModelSpec, param_count
 from charlm.nn.model import memory as model_memory
-from charlm.run import checkpoint, records, rundir
+from charlm.run import checkpoint, finetune, records, rundir
 from charlm.run import config as config_mod
 from charlm.run import train as training
 from charlm.run.budget import PROVISIONAL, Budget, continued
@@ -76,20 +76,33 @@ def _stamp(path):
     return st.st_mtime_ns, st.st_size
 
 
-def fresh(config, sets, force, progress=None, values=None):
-    """The Launch of a new run (values: typed settings, config.load's)."""
+def fresh(config, sets, force, progress=None, values=None, init_from=None):
+    """The Launch of a new run (values: typed settings, config.load's); init_from: a run
+    folder or checkpoint to fine-tune (run/finetune.py)."""
     cfg = config_mod.load(config, sets, values)
+    src = finetune.source(init_from) if init_from is not None else None
+    if src is not None:
+        cfg = finetune.configure(cfg, sets, src[0], src[1])
     run_dir = Path(cfg.output.dir) / cfg.output.run
+    if src is not None:
+        finetune.refuse_own_folder(run_dir, src[1])
     rundir.claim(run_dir, force)
     corpus = training.load_corpus(cfg, progress=progress)
     rundir.refuse_inputs(run_dir, [corpus.path, config])
+    notes = list(corpus.notes)
+    if src is not None:
+        corpus, added = finetune.extend(corpus, src[0].vocab)
+        notes.append(finetune.note(src[1], added))
     check_memory(cfg, len(corpus.vocab))
     ck = training.new_run(cfg, corpus.vocab)
+    if src is not None:
+        ck = finetune.start(ck, *src, added)
     # a time budget plans its steps once it knows its pace: until then, the schedule's start
     ck.schedule = Budget(cfg.train, ck).provisional()
     total = _total(ck, cfg, corpus, run_dir)
     ck.schedule = ck.schedule or plan(cfg.train, total)
-    return Launch(ck, corpus, run_dir, total, force, notes=list(corpus.notes), inputs=[config])
+    inputs = [config] + ([src[1]] if src is not None else [])
+    return Launch(ck, corpus, run_dir, total, force, notes=notes, inputs=inputs)
 
 
 def resumed(run_folder, config, sets, force, progress=None, values=None):

@@ -34,7 +34,9 @@ def meta_of(path, arrays):
         )
     raw, rng = json_of(path, meta("config", "U")), json_of(path, meta("rng", "U"))
     extra = {
-        k: json_of(path, meta(k, "U")) for k in ("schedule", "corpus") if f"meta/{k}" in arrays
+        k: json_of(path, meta(k, "U"))
+        for k in ("schedule", "corpus", "init_from")
+        if f"meta/{k}" in arrays
     }
     if not _is_plan(extra.get("schedule", [[0, 1, 0]])) or not isinstance(
         extra.get("corpus", {}), dict
@@ -57,6 +59,7 @@ def meta_of(path, arrays):
         **extra,
     )
     bad = _bad_figure(fields) or _bad_identity(fields.get("corpus") or {})
+    bad = bad or _bad_origin(fields.get("init_from"))
     if bad:
         raise CharlmError(f"{path}: corrupted metadata ({bad})")
     return fields
@@ -85,6 +88,15 @@ def _bad_identity(corpus):
         if value is not None and (type(value) is not kind or kind is int and value < 0):
             return "meta/corpus"
     return None
+
+
+def _bad_origin(origin):
+    """'meta/init_from' unless it is absent or {"path": str, "sha256": str, "added": int}."""
+    if origin is None:
+        return None
+    ok = isinstance(origin, dict) and isinstance(origin.get("path"), str)
+    ok = ok and isinstance(origin.get("sha256"), str) and type(origin.get("added")) is int
+    return None if ok else "meta/init_from"
 
 
 def json_of(path, text, what="metadata"):

@@ -20,7 +20,7 @@ from charlm.run import checkpoint, records, rundir
 from charlm.run.checkpoint import BEST, LATEST
 
 COLUMNS = ("name", "model", "parameters", "step", "epochs", "best_val", "time", "status",
-           "written")  # fmt: skip
+           "written", "init_from")  # fmt: skip
 
 
 def describe(folder):
@@ -38,7 +38,7 @@ def read(folder):
     written = max(os.lstat(folder / name).st_mtime for name in held)
     row = {"name": folder.name, "folder": str(folder), "written": written}
     row.update(dict.fromkeys(("model", "parameters", "step", "total", "epochs"), None))
-    row.update(best_val=None, best_bpc=None, time=None)
+    row.update(best_val=None, best_bpc=None, time=None, init_from=None)
     ckpt = next((folder / n for n in (LATEST, BEST) if (folder / n).exists()), None)
     pid = rundir.holder(folder)
     try:
@@ -66,6 +66,7 @@ def read(folder):
         model=f"{'bi-' if m.bidirectional else ''}{m.type} {m.hidden_size}x{m.num_layers}",
         parameters=param_count(spec),
         step=meta["step"], total=total, epochs=meta["epoch"], time=meta["elapsed"],
+        init_from=meta.get("init_from"),
     )  # fmt: skip
     if math.isfinite(meta["best_val"]):
         row.update(best_val=meta["best_val"], best_bpc=meta["best_val"] / LN2)
