@@ -128,7 +128,7 @@ CASES = {
     "corpus a directory": (
         {},
         ["train", "--corpus", "checkpoints", "--run", "new"],
-        "checkpoints: is a directory",
+        "checkpoints: is in checkpoints, where runs are written (output.dir): a run's files",
     ),
     "corpus empty": (
         {"e.txt": ""},

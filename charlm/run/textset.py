@@ -259,6 +259,13 @@ def scan(name, encoding, separator, skip=()):
                 f"{name}: names a file and is also a pattern matching other files; rename the "
                 f"file, or give a pattern that does not name it"
             )
+    for folder in skip:
+        inside = Path(os.path.realpath(root)).is_relative_to(os.path.realpath(folder))
+        if Path(folder).is_dir() and inside:
+            raise CharlmError(
+                f"{name}: is in {folder}, where runs are written (output.dir): a run's files "
+                f"are not a corpus; point data.corpus at your texts"
+            )
     members, skipped, stream = [], [], hashlib.sha256()
     for rel, where, _, why in _found(root, parts, skip):
         before, content = stream.copy(), hashlib.sha256()
