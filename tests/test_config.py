@@ -95,11 +95,15 @@ def test_shipped_lstm_config_is_the_builtin_default():
 
 def test_every_shipped_config_loads_and_names_its_run_after_itself():
     names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
-    assert names == ["bigru", "bilstm", "birnn", "gru", "lstm", "min-char-rnn", "quick", "rnn"]
+    assert names == ["bigru", "bilstm", "birnn", "gru", "lstm", "min-char-rnn", "python",
+                     "quick", "rnn"]  # fmt: skip
     for name in names:
         cfg = config.load(CONFIGS / f"{name}.yaml")
-        assert cfg.output.run == name and cfg.data.corpus == "tinyshakespeare"
-        cell = {"min-char-rnn": "rnn", "quick": "gru"}.get(name, name.removeprefix("bi"))
+        corpus = "python-stdlib" if name == "python" else "tinyshakespeare"
+        assert cfg.output.run == name and cfg.data.corpus == corpus
+        cell = {"min-char-rnn": "rnn", "quick": "gru", "python": "lstm"}.get(
+            name, name.removeprefix("bi")
+        )
         assert cfg.model.type == cell and cfg.model.bidirectional == name.startswith("bi")
 
 

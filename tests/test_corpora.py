@@ -65,6 +65,8 @@ def test_offline_says_which_file_to_place_where(tmp_path, monkeypatch):
     assert message.startswith("cannot download corpus 'tiny' (")
     assert f"download http://127.0.0.1:{port}/input.txt yourself" in message
     assert f"place it at {tmp_path / 'corpora' / 'tiny.txt'} ({len(TEXT):,} bytes" in message
+    assert message.endswith("or train offline on python-stdlib (--corpus python-stdlib: this "
+                            "Python's own standard library)")  # fmt: skip
     assert list((tmp_path / "corpora").iterdir()) == []
 
 
@@ -76,3 +78,40 @@ def test_the_catalog_holds_tinyshakespeare():
     e = corpora.CATALOG["tinyshakespeare"]
     assert e.size == 1_115_394 and e.sha256.startswith("86c4e6aa") and e.sha256.endswith("565ed")
     assert e.url.endswith("char-rnn/master/data/tinyshakespeare/input.txt")
+
+
+def test_python_stdlib_is_built_from_the_stdlibs_sources_without_tests(tmp_path):
+    lib = tmp_path / "lib"
+    for rel, text in [
+        ("a.py", "x = 1\n"),
+        ("sub/b.py", "y = 2\n"),
+        ("test/t.py", "no"),
+        ("sub/tests/u.py", "no"),
+        ("site-packages/s.py", "no"),
+        (".hidden/h.py", "no"),
+        ("c.txt", "not python"),
+        ("z.py", "z" * 50),
+    ]:
+        (lib / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lib / rel).write_text(text)
+    (lib / "latin.py").write_bytes("caf\xe9\n".encode("latin-1"))  # not UTF-8: left out
+    target = tmp_path / "corpora" / "python-stdlib.txt"
+    record = corpora.build_python_stdlib(target, root=lib, limit=40)
+    assert target.read_bytes() == b"x = 1\n\ny = 2\n\n"  # z.py would pass the limit
+    assert record["files"] == ["a.py", "sub/b.py"] and record["bytes"] == 14
+    assert record["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    import json
+    import platform
+
+    saved = json.loads(target.with_suffix(".json").read_text())
+    assert saved == record and saved["python"] == platform.python_version()
+
+
+def test_python_stdlib_needs_no_network_and_is_built_once(tmp_path):
+    folder = tmp_path / "corpora"
+    path = corpora.resolve("python-stdlib", folder)
+    assert path == folder / "python-stdlib.txt"
+    text, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    assert 1 << 20 < len(text) <= corpora.STDLIB_LIMIT and b"def " in text
+    assert b"import unittest" not in text[:100]  # the first file is no test
+    assert corpora.resolve("python-stdlib", folder).stat().st_mtime_ns == stamp

@@ -7,6 +7,10 @@ leaves a file that looks whole.
 """
 
 import hashlib
+import json
+import os
+import platform
+import sysconfig
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -45,16 +49,70 @@ CATALOG = {
 
 def is_set(corpus):
     """Whether data.corpus names a folder or a pattern (run/textset.py), not a catalog name."""
-    return corpus not in CATALOG and textset.is_set(corpus)
+    return corpus not in (*CATALOG, PYTHON_STDLIB) and textset.is_set(corpus)
+
+
+# A corpus every machine has: the running Python's standard library, built with no network.
+PYTHON_STDLIB = "python-stdlib"
+STDLIB_LIMIT = 4 << 20  # bytes: the first files in path order up to this
+STDLIB_LEFT_OUT = {"test", "tests", "idle_test", "site-packages", "__pycache__"}
+
+
+def stdlib_files(root=None):
+    """[(relative path, path)] of the standard library's .py files, sorted, without tests,
+    site-packages and hidden folders."""
+    root = Path(root or sysconfig.get_paths()["stdlib"])
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in STDLIB_LEFT_OUT and d[0] != "."]
+        for name in names:
+            if name.endswith(".py"):
+                path = Path(folder) / name
+                found.append((path.relative_to(root).as_posix(), path))
+    return sorted(found)
+
+
+def build_python_stdlib(target, root=None, limit=STDLIB_LIMIT):
+    """Write python-stdlib: the stdlib's UTF-8 .py files in path order, each followed by an
+    empty line, until `limit` bytes; beside it, target.json records the Python version, the
+    files read and the SHA-256 of the text. Returns that record."""
+    parts, size = [], 0
+    for rel, path in stdlib_files(root):
+        try:
+            data = path.read_bytes()
+            data.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # unreadable or not UTF-8: not part of the corpus
+        if size + len(data) + 1 > limit:
+            break
+        parts.append((rel, data + b"\n"))
+        size += len(data) + 1
+    text = b"".join(data for _, data in parts)
+    record = {
+        "python": platform.python_version(),
+        "files": [rel for rel, _ in parts],
+        "bytes": len(text),
+        "sha256": hashlib.sha256(text).hexdigest(),
+    }
+    files.write_bytes(target, text, "corpus")
+    files.write_bytes(Path(target).with_suffix(".json"), json.dumps(record, indent=1).encode(),
+                      "corpus record", force=True)  # fmt: skip
+    return record
 
 
 def resolve(corpus, directory=CORPORA_DIR, progress=None):
     """The path of a corpus: `corpus` itself if it names a file (or anything with a path
-    separator or suffix), else a catalog name, downloaded into `directory` when missing.
+    separator or suffix), else a catalog name, downloaded into `directory` when missing (a
+    local one, python-stdlib, built there).
 
     progress(done_bytes, total_bytes) is called while downloading.
     """
     path = Path(corpus)
+    if corpus == PYTHON_STDLIB and not path.exists():
+        target = Path(directory) / f"{PYTHON_STDLIB}.txt"
+        if not target.exists():
+            build_python_stdlib(target)
+        return target
     if corpus not in CATALOG or path.exists():
         return path
     entry = CATALOG[corpus]
@@ -87,7 +145,9 @@ def download(entry, target, progress=None, timeout=30):
         except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
             reason = getattr(e, "reason", None) or e
             raise CharlmError(
-                f"cannot download corpus '{entry.name}' ({reason}); {how_to_fix}"
+                f"cannot download corpus '{entry.name}' ({reason}); {how_to_fix}, or train "
+                f"offline on {PYTHON_STDLIB} (--corpus {PYTHON_STDLIB}: this Python's own "
+                f"standard library)"
             ) from None
         if done != entry.size or digest.hexdigest() != entry.sha256:
             raise CharlmError(
