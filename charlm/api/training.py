@@ -30,13 +30,7 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     without train.report); with train.tensorboard the run folder also gets TensorBoard events."""
     checks.path("config", config, optional=True)
     sets = checks.texts("overrides", overrides)
-    for name, hook in (("callback", callback), ("should_stop", should_stop),
-                       ("progress", progress), ("clock", clock)):  # fmt: skip
-        checks.function(name, hook)
-    if reporter is not None and not isinstance(reporter, Reporter):
-        kind = type(reporter).__name__
-        raise ArgumentError("reporter", ArgumentError.HIDDEN,
-                            f"must be a charlm.run.metrics.Reporter, not {kind}")  # fmt: skip
+    _check_hooks(callback, should_stop, progress, clock, reporter)
     if steps is not None and minutes is not None:
         both = "{steps} and {minutes} both say how long to train: give one"
         raise ArgumentError("minutes", ArgumentError.WHOLE, both)
@@ -81,6 +75,17 @@ def train(config=None, *, corpus=None, steps=None, minutes=None, run=None, overr
     model = Model(start.ck, start.run_dir / checkpoint.LATEST)
     model.outcome, model.run_dir, model.total, model.report = outcome, start.run_dir, total, page
     return model
+
+
+def _check_hooks(callback, should_stop, progress, clock, reporter):
+    """train's hooks: callables (or None), and a Reporter."""
+    for name, hook in (("callback", callback), ("should_stop", should_stop),
+                       ("progress", progress), ("clock", clock)):  # fmt: skip
+        checks.function(name, hook)
+    if reporter is not None and not isinstance(reporter, Reporter):
+        kind = type(reporter).__name__
+        raise ArgumentError("reporter", ArgumentError.HIDDEN,
+                            f"must be a charlm.run.metrics.Reporter, not {kind}")  # fmt: skip
 
 
 class _Callback(Reporter):
