@@ -91,6 +91,7 @@ def test_python_stdlib_is_built_from_the_stdlibs_sources_without_tests(tmp_path)
         (".hidden/h.py", "no"),
         ("c.txt", "not python"),
         ("z.py", "z" * 50),
+        ("enc/cp1.py", "# Python Character Mapping Codec generated with gencodec.py\n"),
     ]:
         (lib / rel).parent.mkdir(parents=True, exist_ok=True)
         (lib / rel).write_text(text)

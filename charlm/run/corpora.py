@@ -56,6 +56,7 @@ def is_set(corpus):
 PYTHON_STDLIB = "python-stdlib"
 STDLIB_LIMIT = 4 << 20  # bytes: the first files in path order up to this
 STDLIB_LEFT_OUT = {"test", "tests", "idle_test", "site-packages", "__pycache__"}
+GENERATED = b"with gencodec.py"  # the mark of a generated codec table
 
 
 def stdlib_files(root=None):
@@ -73,9 +74,10 @@ def stdlib_files(root=None):
 
 
 def build_python_stdlib(target, root=None, limit=STDLIB_LIMIT):
-    """Write python-stdlib: the stdlib's UTF-8 .py files in path order, each followed by an
-    empty line, until `limit` bytes; beside it, target.json records the Python version, the
-    files read and the SHA-256 of the text. Returns that record."""
+    """Write python-stdlib: the stdlib's UTF-8 .py files in path order (less the generated
+    codec tables), each followed by an empty line, until `limit` bytes; beside it,
+    target.json records the Python version, the files read and the SHA-256 of the text.
+    Returns that record."""
     parts, size = [], 0
     for rel, path in stdlib_files(root):
         try:
@@ -83,6 +85,8 @@ def build_python_stdlib(target, root=None, limit=STDLIB_LIMIT):
             data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # unreadable or not UTF-8: not part of the corpus
+        if GENERATED in data[:1000]:
+            continue  # a codec's character table (encodings/cp1252.py ...): data, not code
         if size + len(data) + 1 > limit:
             break
         parts.append((rel, data + b"\n"))
