@@ -169,6 +169,7 @@ def run(args, cwd):
 def test_every_command_answers_in_one_line_and_stays_in_its_folder(world, args):
     outside = tree_state(world / "outside")
     scratch = world / "scratch"
+    existing = (scratch / "existing.txt").read_bytes()  # an earlier --force may have replaced it
     proc = run(args, scratch)
     err = proc.stderr
     assert "Traceback" not in err and "Warning" not in err, (args, err)
@@ -184,4 +185,4 @@ def test_every_command_answers_in_one_line_and_stays_in_its_folder(world, args):
     assert sorted(p.name for p in world.iterdir()) == ["outside", "scratch"], args
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
     assert stat.S_ISFIFO(os.lstat(scratch / "fifo").st_mode), args
-    assert (scratch / "existing.txt").read_text() == "the user's file\n" or "--force" in args
+    assert "--force" in args or (scratch / "existing.txt").read_bytes() == existing, args
