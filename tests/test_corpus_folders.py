@@ -94,6 +94,10 @@ def test_training_on_a_folder_and_resuming_names_what_changed(notes):
     assert corpus["files"] == 4 and corpus["path"] == str(notes)
     assert [m[0] for m in corpus["manifest"]] == ["a.txt", "b-d.txt", "b/c.md", "same.txt"]
     assert model.evaluate()["bpc"] > 0  # the validation split is found again from the folder
+    (notes / "one.txt").write_text("alpha one\n" * 60)
+    refused(invoke("train", "--resume", "--corpus", "notes/one.txt", "--steps", 5),
+            f"one.txt: this run trained on the 4 files of {notes}, not on one file")  # fmt: skip
+    (notes / "one.txt").unlink()
     (notes / "new.txt").write_text("echo four\n" * 10)
     (notes / "b-d.txt").unlink()
     (notes / "b" / "c.md").write_text("changed\n")

@@ -89,7 +89,12 @@ def load_corpus(cfg, vocab=None, progress=None, identity=None):
 def _load_set(cfg, vocab, identity):
     """load_corpus of a folder or pattern (run/textset.py): on a resume, the same files."""
     name = cfg.data.corpus
-    if identity and not textset.is_set(name) and identity.get("path"):
+    if identity and not textset.is_set(name):
+        if Path(name).exists() or not identity.get("path"):
+            raise CharlmError(
+                f"{name}: this run trained on the {identity.get('files', 0):,} files of "
+                f"{identity.get('path')}, not on one file; pass --corpus to that folder or pattern"
+            )
         name = identity["path"]  # the run's folder, where data.corpus no longer leads
     if identity and identity.get("files") is None:
         raise CharlmError(
