@@ -118,6 +118,11 @@ class _Source:
         regular = files.is_regular(self.path)
         self.data = None if regular else files.read_bytes(path, "corpus file")
 
+    @property
+    def size(self):
+        """Its size in bytes (a regular file's on disk: 0 if it cannot be told)."""
+        return len(self.data) if self.data is not None else _size(self.path)
+
     def open(self):
         if self.data is not None:
             return io.BytesIO(self.data)
@@ -206,8 +211,7 @@ def load(path, encoding="utf-8", vocab=None, check=None):
     for codes in _blocks(source, encoding, first):
         counts += np.bincount(codes, minlength=len(counts))
     n = int(counts.sum())
-    size = source.size if isinstance(source, TextSet) else _size(path)
-    size = len(source.data) if source.data is not None else size
+    size = source.size
     if check is not None and n:
         check(size, first.hexdigest())
     if n == 0:

@@ -50,11 +50,7 @@ def configure(cfg, sets, src, file):
                 literal(f"--set {item}: the model comes from {file} ({key} {has!r}); ")
                 + "drop the --set, or train a new model without {init_from}",
             )
-    if (
-        cfg.data.encoding == "bytes"
-        and not src.vocab.byte_level
-        or (src.vocab.byte_level and cfg.data.encoding != "bytes")
-    ):
+    if (cfg.data.encoding == "bytes") != src.vocab.byte_level:
         what = "bytes" if src.vocab.byte_level else "characters"
         raise CharlmError(
             f"{file}: the model reads {what}; set data.encoding to "
@@ -69,9 +65,8 @@ def extend(corpus, vocab):
     codes = np.union1d(vocab.codes, corpus.vocab.codes).astype(np.uint32)
     union = data.Vocab(codes, vocab.byte_level)
     table = np.searchsorted(codes, corpus.vocab.codes).astype(union.dtype)
-    ids = table[np.concatenate([corpus.batches.ids, corpus.val])]
-    train, val = ids[: len(corpus.batches.ids)], ids[len(corpus.batches.ids) :]
-    batches = data.Batches(train, corpus.batches.B, corpus.batches.T)
+    batches = data.Batches(table[corpus.batches.ids], corpus.batches.B, corpus.batches.T)
+    val = table[corpus.val]
     added = vocab.unknown(corpus.vocab.codes)
     return replace(corpus, vocab=union, batches=batches, val=val), added
 

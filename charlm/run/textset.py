@@ -147,7 +147,6 @@ class TextSet:
         self.label, self.members, self.skipped = label, members, skipped
         self.separator, self._stream_sha = separator, stream_sha
         self.size = sum(m.size for m in members) + len(separator) * (len(members) - 1)
-        self.data = None  # as data._Source: a set is read from disk at every pass
         self.path = Path(label)
 
     def __str__(self):
