@@ -1,9 +1,9 @@
 """The corpus catalog: names that `data.corpus` may use instead of a path.
 
 A catalog corpus is downloaded on first use into the corpora folder (`corpora/` in the current
-directory), through the guarded writer (charlm.files): to a temporary file that is renamed
-into place only once its size and sha256 match, so an interrupted or corrupted download never
-leaves a file that looks whole.
+directory) and checked against its size and SHA-256 (run/download.py); python-stdlib is built
+there from the running Python's own sources, with no network. Sources and licences:
+corpora/README.md.
 """
 
 import hashlib
@@ -11,14 +11,11 @@ import json
 import os
 import platform
 import sysconfig
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from charlm import files
-from charlm.errors import CharlmError
-from charlm.run import textset
+from charlm.run import download, textset
 
 CORPORA_DIR = Path("corpora")
 
@@ -30,10 +27,18 @@ class Entry:
     size: int  # bytes
     sha256: str
     about: str
+    member: str | None = None  # a zip download: the file in it that is the corpus
+    text_size: int | None = None  # that file's bytes
 
     @property
     def filename(self):
         return f"{self.name}.txt"
+
+
+# The sizes and SHA-256 of the two zips are those pinned by other projects that download
+# them, and their sizes those of TensorFlow's word2vec tutorial (text8) and Hugging Face's
+# enwik8 dataset card; neither can be checked from a machine without network (corpora/README.md).
+MAHONEY = "https://mattmahoney.net/dc"
 
 
 CATALOG = {
@@ -43,6 +48,24 @@ CATALOG = {
         size=1_115_394,
         sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
         about="40,000 lines of Shakespeare's plays, as in Karpathy's char-rnn",
+    ),
+    "enwik8": Entry(
+        name="enwik8",
+        url=f"{MAHONEY}/enwik8.zip",
+        size=36_445_475,
+        sha256="547994d9980ebed1288380d652999f38a14fe291a6247c157c3d33d4932534bc",
+        about="the first 10^8 bytes of an English Wikipedia XML dump (the Hutter Prize's)",
+        member="enwik8",
+        text_size=100_000_000,
+    ),
+    "text8": Entry(
+        name="text8",
+        url=f"{MAHONEY}/text8.zip",
+        size=31_344_016,
+        sha256="a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232",
+        about="enwik8's text, cleaned to the 26 lower-case letters and the space",
+        member="text8",
+        text_size=100_000_000,
     ),
 }
 
@@ -121,47 +144,16 @@ def resolve(corpus, directory=CORPORA_DIR, progress=None):
         return path
     entry = CATALOG[corpus]
     target = Path(directory) / entry.filename
-    if not target.exists():
-        download(entry, target, progress)
+    if os.path.lexists(target):
+        return target
+    if entry.member is None:
+        download.fetch(entry, target, progress)
+        return target
+    archive = target.with_name(f"{entry.name}.zip")
+    if os.path.lexists(archive):
+        download.verified(entry, archive)  # placed by hand, or kept from a failed extraction
+    else:
+        download.fetch(entry, archive, progress)
+    download.extract(entry, archive, target)
+    archive.unlink()  # the corpus is whole; the archive is 36 MB of nothing more
     return target
-
-
-def download(entry, target, progress=None, timeout=30):
-    """Fetch entry.url into target through the guarded writer, verifying size and sha256
-    before the temporary file is renamed into place."""
-    target = Path(target)
-    how_to_fix = (
-        f"download {entry.url} yourself and place it at {target} "
-        f"({entry.size:,} bytes, sha256 {entry.sha256})"
-    )
-
-    def fetch(f):
-        digest, done = hashlib.sha256(), 0
-        try:
-            response = urllib.request.urlopen(entry.url, timeout=timeout)
-            with response:
-                while block := response.read(1 << 16):
-                    f.write(block)
-                    digest.update(block)
-                    done += len(block)
-                    if progress:
-                        progress(done, entry.size)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-            reason = getattr(e, "reason", None) or e
-            raise CharlmError(
-                f"cannot download corpus '{entry.name}' ({reason}); {how_to_fix}, or train "
-                f"offline on {PYTHON_STDLIB} (--corpus {PYTHON_STDLIB}: this Python's own "
-                f"standard library)"
-            ) from None
-        if done != entry.size or digest.hexdigest() != entry.sha256:
-            raise CharlmError(
-                f"corpus '{entry.name}' downloaded from {entry.url} does not match the catalog "
-                f"({done:,} bytes, sha256 {digest.hexdigest()}); {how_to_fix}"
-            )
-
-    try:
-        files.write(target, fetch, "corpus")
-    except CharlmError as e:
-        if not str(e).startswith("cannot write corpus"):
-            raise
-        raise CharlmError(f"{e}; {how_to_fix}") from None
