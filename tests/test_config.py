@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from charlm.errors import CharlmError
-from charlm.run import config
+from charlm.run import config, data
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 
@@ -95,16 +96,28 @@ def test_shipped_lstm_config_is_the_builtin_default():
 
 def test_every_shipped_config_loads_and_names_its_run_after_itself():
     names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
-    assert names == ["bigru", "bilstm", "birnn", "gru", "lstm", "min-char-rnn", "python",
-                     "quick", "rnn"]  # fmt: skip
+    assert names == ["bigru", "bilstm", "birnn", "enwik8", "gru", "lstm", "min-char-rnn",
+                     "python", "quick", "rnn"]  # fmt: skip
     for name in names:
         cfg = config.load(CONFIGS / f"{name}.yaml")
-        corpus = "python-stdlib" if name == "python" else "tinyshakespeare"
+        corpus = {"python": "python-stdlib", "enwik8": "enwik8"}.get(name, "tinyshakespeare")
         assert cfg.output.run == name and cfg.data.corpus == corpus
-        cell = {"min-char-rnn": "rnn", "quick": "gru", "python": "lstm"}.get(
+        cell = {"min-char-rnn": "rnn", "quick": "gru", "python": "lstm", "enwik8": "lstm"}.get(
             name, name.removeprefix("bi")
         )
         assert cfg.model.type == cell and cfg.model.bidirectional == name.startswith("bi")
+
+
+def test_the_enwik8_config_is_the_benchmarks_split_read_as_bytes():
+    cfg = config.load(CONFIGS / "enwik8.yaml")
+    assert cfg.data.encoding == "bytes" and cfg.train.epochs == 1.0
+    fractions = cfg.data.val_fraction, cfg.data.test_fraction
+    enwik8 = np.broadcast_to(np.uint8(0), (10**8,))  # 10^8 ids in no memory: a zero stride
+    parts = data.split(enwik8, *fractions)
+    assert [len(p) for p in parts] == [90_000_000, 5_000_000, 5_000_000]
+    ids = np.arange(1000)
+    a, b, c = data.split(ids, *fractions)
+    assert (a == ids[:900]).all() and (b == ids[900:950]).all() and (c == ids[950:]).all()
 
 
 def test_min_char_rnn_config_is_karpathys():

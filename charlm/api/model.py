@@ -105,23 +105,30 @@ class Model(Inside):
         options = dict(temperature=temperature, top_k=top_k, greedy=greedy, sweeps=sweeps)
         return self.vocab.decode(sample.fill(self.params, self.spec, ids, blanks, rng, **options))
 
-    def evaluate(self, text=None, *, path=None, corpus=None):
+    def evaluate(self, text=None, *, path=None, corpus=None, split="validation"):
         """{"loss" (nats/char), "bpc", "chars", "source"} over text (a str), a file (path, read
-        with the model's encoding) or, with neither, the run's validation split (corpus: where
-        the run's corpus is now, if it moved; the same text is checked by its SHA-256). The text
-        is read as 128 streams, each but the first warmed up on the 64 characters before its
-        part, in windows of the run's seq_len (charlm.run.train.evaluate): the loss of one
-        stream, read at the speed of many."""
+        with the model's encoding) or, with neither, a split of the run's corpus: "validation"
+        or "test" (held out by data.test_fraction; corpus: where the run's corpus is now, if it
+        moved; the same text is checked by its SHA-256). The text is read as 128 streams, each
+        but the first warmed up on the 64 characters before its part, in windows of the run's
+        seq_len (charlm.run.train.evaluate): the loss of one stream, read at the speed of many."""
         checks.text("text", text, optional=True)
         checks.path("path", path, optional=True)
         checks.path("corpus", corpus, optional=True)
+        checks.choice("split", split, ("validation", "test"))
         if path is not None and corpus is not None:
-            both = "{path} evaluates a file, {corpus} the run's validation split: not both"
+            both = "{path} evaluates a file, {corpus} a split of the run's corpus: not both"
             raise ArgumentError("corpus", ArgumentError.WHOLE, both)
         if text is not None and (path is not None or corpus is not None):
-            one = "evaluate a string ({text}), a file ({path}) or the validation split: one"
+            one = "evaluate a string ({text}), a file ({path}) or a split of the corpus: one"
             raise ArgumentError("text", ArgumentError.WHOLE, one)
+        if split != "validation" and (text is not None or path is not None):
+            whose = "{split} chooses a split of the run's corpus; a text or file is read whole"
+            raise ArgumentError("split", ArgumentError.WHOLE, whose)
         cfg = self.config
+        if split == "test" and not cfg.data.test_fraction:
+            none = "this run holds out no test split (data.test_fraction is 0)"
+            raise ArgumentError("split", split, none)
         if text is not None:
             ids, source = self.vocab.encode(text), "the text"
         elif path is not None:
@@ -130,7 +137,8 @@ class Model(Inside):
             if corpus is not None:
                 cfg = config_mod.replaced(cfg, {"data.corpus": (str(corpus), "corpus")})
             found = training.load_corpus(cfg, self.vocab, identity=self.checkpoint.corpus)
-            ids, source = found.val, f"the validation split of {found.path}"
+            ids = found.test if split == "test" else found.val
+            source = f"the {split} split of {found.path}"
         if len(ids) < 2:
             raise ArgumentError(
                 "text" if text is not None else "path",

@@ -68,9 +68,16 @@ def eval_(
         str | None,
         typer.Option(help="Where the run's corpus is now, if it moved (the same text: checked)."),
     ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            metavar="<name>",
+            help="validation, or test: the split data.test_fraction holds out (enwik8's).",
+        ),
+    ] = "validation",
 ):
-    """Loss in nats and bits per character on the validation split or a file."""
-    result = api.load(checkpoint_path).evaluate(path=path, corpus=corpus)
+    """Loss in nats and bits per character on the validation or test split, or a file."""
+    result = api.load(checkpoint_path).evaluate(path=path, corpus=corpus, split=split)
     if as_json:
         emit(json.dumps({k: result[k] for k in ("loss", "bpc", "chars")}))
     else:

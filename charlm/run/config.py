@@ -47,6 +47,9 @@ class ModelConfig:
 class DataConfig:
     corpus: str = _f("tinyshakespeare")  # a path, or a name from the catalog in corpora/
     val_fraction: float = _f(0.1, above=0.0, below=1.0)
+    # the last test_fraction held out as a test split (`charlm eval --split test`), never
+    # trained or validated on; the validation split is the val_fraction before it
+    test_fraction: float = _f(0.0, min=0.0, below=1.0)
     encoding: str = _f("utf-8", encoding=True)  # a text codec's name, or "bytes" (byte-level)
     # between the files of a folder or pattern corpus (run/textset.py): after a file that
     # ends with a newline, "\n" makes one empty line
@@ -66,9 +69,7 @@ class TrainConfig:
     lr: float = _f(0.004, above=0.0, max=1e38)  # float32 holds up to 3.4e38
     lr_schedule: str = _f("cosine", choices=LR_SCHEDULES)  # see optim.learning_rate
     lr_min: float = _f(0.0, min=0.0, max=1e38)  # cosine: the lr it ends at; at most lr
-    warmup_steps: int = _f(
-        0, min=0, max=MAX_STEPS
-    )  # lr rises linearly to lr over these first steps
+    warmup_steps: int = _f(0, min=0, max=MAX_STEPS)  # lr rises linearly over these steps
     momentum: float = _f(0.9, min=0.0, below=1.0)  # sgd
     beta1: float = _f(0.9, min=0.0, below=1.0)  # adam
     beta2: float = _f(0.999, min=0.0, below=1.0)  # adam
@@ -194,31 +195,41 @@ def _build(raw, source, text, overrides=()):
     sections = {}
     for section, values in raw.items():
         if section not in SECTIONS:
-            where = _where(source, text, [section])
+            where = yamlfile.where(source, text, [section])
             raise CharlmError(f"{where}: unknown section '{section}'{suggest(section, SECTIONS)}")
         if values is None:
             values = {}
         if not isinstance(values, dict):
-            where = _where(source, text, [section])
+            where = yamlfile.where(source, text, [section])
             raise CharlmError(
                 f"{where}: section '{section}' must be a mapping of keys, got {kind(values)}"
             )
         for name, value in values.items():
-            _check_key(section, name, _where(source, text, [section, name]))
-            _check_value(section, name, value, _where(source, text, [section, name]))
+            _check_key(section, name, yamlfile.where(source, text, [section, name]))
+            _check_value(section, name, value, yamlfile.where(source, text, [section, name]))
         sections[section] = SECTIONS[section](**values)
     cfg = Config(**sections)
     cfg.train = _length(raw.get("train") or {}, cfg.train, source, text, overrides)
-    t = cfg.train
-    if t.lr_min > t.lr:  # the one rule between two keys: cosine must decay, not grow
-        keys = ("train.lr", "train.lr_min")
-        sets = [f"--set {i}" for i in overrides if i.partition("=")[0].strip() in keys]
-        raise CharlmError(
-            f"{sets[-1] if sets else _where(source, text, ['train', 'lr_min'])}: "
-            f"train.lr_min ({t.lr_min:g}) must be "
-            f"at most train.lr ({t.lr:g}); lower lr_min or raise lr"
-        )
+    _between_keys(cfg, source, text, overrides)
     return cfg
+
+
+def _between_keys(cfg, source, text, overrides):
+    """The rules between two keys: a cosine decays, not grows; the held-out splits leave text
+    to train on."""
+    d, t = cfg.data, cfg.train
+    for ok, keys, message in [
+        (t.lr_min <= t.lr, ("train.lr", "train.lr_min"),
+         f"train.lr_min ({t.lr_min:g}) must be at most train.lr ({t.lr:g}); lower lr_min or "
+         f"raise lr"),
+        (d.val_fraction + d.test_fraction < 1, ("data.val_fraction", "data.test_fraction"),
+         f"data.val_fraction ({d.val_fraction:g}) and data.test_fraction ({d.test_fraction:g}) "
+         f"leave no text to train on; lower them"),
+    ]:  # fmt: skip
+        if not ok:
+            sets = [f"--set {i}" for i in overrides if i.partition("=")[0].strip() in keys]
+            where = sets[-1] if sets else yamlfile.where(source, text, keys[1].split("."))
+            raise CharlmError(f"{where}: {message}")
 
 
 def _fields(section):
@@ -286,29 +297,5 @@ def _length(given, t, source, text, overrides):
 def _said(key, value, source, text, overrides):
     """Where train.key got its value: its --set, or the config's file and line."""
     sets = [i for i in overrides if i.partition("=")[0].strip() == f"train.{key}"]
-    where = f"--set {cut(sets[-1])}" if sets else _where(source, text, ["train", key])
+    where = f"--set {cut(sets[-1])}" if sets else yamlfile.where(source, text, ["train", key])
     return f"train.{key} {value:g} ({where})"
-
-
-def _where(source, text, path):
-    """'file, line N' for a key path in the YAML text, or just the source."""
-    line = _line_of(text, path) if text else None
-    return f"{source}, line {line}" if line else source
-
-
-def _line_of(text, path):
-    try:
-        node = yamlfile.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in path:
-        if not isinstance(node, yaml.MappingNode):
-            return line
-        for k, v in node.value:
-            if k.value == str(key):
-                line, node = k.start_mark.line + 1, v
-                break
-        else:
-            return line
-    return line

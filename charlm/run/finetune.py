@@ -66,9 +66,9 @@ def extend(corpus, vocab):
     union = data.Vocab(codes, vocab.byte_level)
     table = np.searchsorted(codes, corpus.vocab.codes).astype(union.dtype)
     batches = data.Batches(table[corpus.batches.ids], corpus.batches.B, corpus.batches.T)
-    val = table[corpus.val]
+    val, test = table[corpus.val], table[corpus.test]
     added = vocab.unknown(corpus.vocab.codes)
-    return replace(corpus, vocab=union, batches=batches, val=val), added
+    return replace(corpus, vocab=union, batches=batches, val=val, test=test), added
 
 
 def start(ck, src, file, sha256, added):

@@ -41,6 +41,7 @@ class Corpus:
     val: np.ndarray  # validation ids
     identity: dict  # {"bytes", "sha256", "path"}: what a checkpoint records (meta/corpus)
     notes: list = field(default_factory=list)  # lines to show (a folder's skipped files)
+    test: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))  # held-out ids
 
 
 def load_corpus(cfg, vocab=None, progress=None, identity=None):
@@ -119,7 +120,7 @@ def _load_set(cfg, vocab, identity):
 def _corpus(cfg, path, text, found):
     """The Corpus of a text read: split, batched, its sizes checked."""
     ids, vocab = text.ids, text.vocab
-    train_ids, val_ids = data.split(ids, cfg.data.val_fraction)
+    train_ids, val_ids, test_ids = data.split(ids, cfg.data.val_fraction, cfg.data.test_fraction)
     T, B = cfg.train.seq_len, cfg.train.batch_size
     batches = data.Batches(train_ids, B, T)
     if batches.windows < 1:
@@ -133,7 +134,7 @@ def _corpus(cfg, path, text, found):
             f"{path}: the validation split ({len(val_ids):,} characters) cannot hold one window "
             f"of seq_len {T} (needs {T + 1}); raise data.val_fraction or lower train.seq_len"
         )
-    return Corpus(path, vocab, batches, val_ids, found)
+    return Corpus(path, vocab, batches, val_ids, found, test=test_ids)
 
 
 def total_steps(cfg, windows, schedule=None):

@@ -85,3 +85,27 @@ def parse(text):
 def compose(text):
     """The node tree of a YAML text (for the line a key is on)."""
     return yaml.compose(text, Loader=Loader)
+
+
+def where(source, text, path):
+    """'file, line N' for a key path in the YAML text, or just the source."""
+    line = line_of(text, path) if text else None
+    return f"{source}, line {line}" if line else source
+
+
+def line_of(text, path):
+    try:
+        node = compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        for k, v in node.value:
+            if k.value == str(key):
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            return line
+    return line
