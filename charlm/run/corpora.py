@@ -63,7 +63,7 @@ CATALOG = {
         url=f"{MAHONEY}/text8.zip",
         size=31_344_016,
         sha256="a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232",
-        about="enwik8's text, cleaned to the 26 lower-case letters and the space",
+        about="English Wikipedia cleaned to the 26 lower-case letters and the space",
         member="text8",
         text_size=100_000_000,
     ),
