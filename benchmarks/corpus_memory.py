@@ -19,7 +19,7 @@ from pathlib import Path
 PROBE = """
 import json, resource, sys, tempfile
 from pathlib import Path
-from charlm.run import config, launch, loop, train
+from charlm.run import config, launch, loop, rundir, train
 if sys.argv[1] in ("load", "train"):
     out = tempfile.mkdtemp()
     cfg = config.load(None, [f"data.corpus={sys.argv[2]}", f"train.max_steps={sys.argv[3]}",
@@ -29,7 +29,7 @@ if sys.argv[1] in ("load", "train"):
     dtype = str(corpus.batches.ids.dtype)
     if sys.argv[1] == "train":
         ck = train.new_run(cfg, corpus.vocab)
-        train.prepare_run_dir(Path(out) / "run", fresh=True)
+        rundir.prepare(Path(out) / "run", fresh=True)
         loop.run(launch.of(ck, corpus, Path(out) / "run"))
 else:
     n, dtype = 0, None

@@ -79,8 +79,11 @@ def test_missing_empty_and_directory_corpora(tmp_path):
 
 
 def test_split_takes_the_last_fraction_as_validation():
-    train, val = data.split(np.arange(100), 0.1)
+    train, val, test = data.split(np.arange(100), 0.1)
     assert train.tolist() == list(range(90)) and val.tolist() == list(range(90, 100))
+    assert test.size == 0  # no data.test_fraction: nothing held out beyond validation
+    train, val, test = data.split(np.arange(100), 0.1, 0.25)
+    assert (train[-1], val[0], val[-1], test[0], test[-1]) == (64, 65, 74, 75, 99)
 
 
 def test_batches_are_contiguous_streams_that_continue_across_windows():

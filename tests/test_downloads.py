@@ -202,3 +202,15 @@ def test_the_catalogs_entries_have_the_form_of_real_ones():
         assert e.text_size == 10**8  # the benchmark is defined on the first 10^8 bytes
     assert corpora.CATALOG["enwik8"].size == 36_445_475
     assert corpora.CATALOG["text8"].size == 31_344_016
+
+
+def test_two_downloads_at_once_both_end_with_the_one_whole_file(tmp_path, server, monkeypatch):
+    add(monkeypatch, f"{server}/plain")
+    folder = tmp_path / "corpora"
+
+    def the_other_finishes_first(done, total):
+        if not (folder / "wiki.txt").exists():
+            (folder / "wiki.txt").write_bytes(TEXT)  # as the other process's rename would
+
+    path = corpora.resolve("wiki", folder, progress=the_other_finishes_first)
+    assert path.read_bytes() == TEXT and sorted(p.name for p in folder.iterdir()) == ["wiki.txt"]

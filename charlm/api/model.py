@@ -117,7 +117,7 @@ class Model(Inside):
         checks.path("corpus", corpus, optional=True)
         checks.choice("split", split, ("validation", "test"))
         if path is not None and corpus is not None:
-            both = "{path} evaluates a file, {corpus} a split of the run's corpus: not both"
+            both = "{path} evaluates a file, {corpus} the run's validation or test split: not both"
             raise ArgumentError("corpus", ArgumentError.WHOLE, both)
         if text is not None and (path is not None or corpus is not None):
             one = "evaluate a string ({text}), a file ({path}) or a split of the corpus: one"

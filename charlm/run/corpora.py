@@ -6,6 +6,7 @@ there from the running Python's own sources, with no network. Sources and licenc
 corpora/README.md.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charlm import files
+from charlm.errors import CharlmError
 from charlm.run import download, textset
 
 CORPORA_DIR = Path("corpora")
@@ -146,14 +148,25 @@ def resolve(corpus, directory=CORPORA_DIR, progress=None):
     target = Path(directory) / entry.filename
     if os.path.lexists(target):
         return target
+    try:
+        _fetch(entry, target, progress)
+    except CharlmError:
+        if not os.path.lexists(target):
+            raise
+        # another charlm finished the same download first: its file is checked and whole
+    return target
+
+
+def _fetch(entry, target, progress):
+    """Download entry to target: the file itself, or its zip and then the zip's member."""
     if entry.member is None:
         download.fetch(entry, target, progress)
-        return target
+        return
     archive = target.with_name(f"{entry.name}.zip")
     if os.path.lexists(archive):
         download.verified(entry, archive)  # placed by hand, or kept from a failed extraction
     else:
         download.fetch(entry, archive, progress)
     download.extract(entry, archive, target)
-    archive.unlink()  # the corpus is whole; the archive is 36 MB of nothing more
-    return target
+    with contextlib.suppress(OSError):  # the corpus is whole; the archive is 36 MB of no use
+        archive.unlink()
