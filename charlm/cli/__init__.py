@@ -1,6 +1,6 @@
 """The command line: parse, call, print. One module per command group (train; generate:
 sample and eval; inspect: gradcheck, gradflow, saliency; units: neurons, gates, score;
-handoff: export, import, corpus make; runs: runs, report), app.py for the application they
+handoff: export, import, corpus make; runs: runs, report; sweep), app.py for the application they
 join and guard.py for how every command ends."""
 
 from charlm.cli import (  # noqa: F401  (adds the commands)
@@ -8,6 +8,7 @@ from charlm.cli import (  # noqa: F401  (adds the commands)
     handoff,
     inspect,
     runs,
+    sweep,
     train,
     units,
 )

@@ -174,12 +174,9 @@ def _apply_override(raw, item):
         raise CharlmError(
             f"--set {cut(item)}: expected section.key=value, e.g. --set train.lr=0.05"
         )
-    section, dot, name = key.strip().partition(".")
     where = f"--set {cut(item)}"
-    if not dot or section not in SECTIONS:
-        key = key.strip()
-        raise CharlmError(f"{where}: unknown key '{key}'{suggest(key, _all_keys())}")
-    _check_key(section, name, where)
+    field_of(key.strip(), where)
+    section, _, name = key.strip().partition(".")
     parsed = value.strip()
     if base_type(_fields(section)[name].type)[0] is not str or parsed in ("null", "~"):
         # "0.05" -> 0.05, "true" -> True; unparsable text stays text, and the check names it
@@ -189,6 +186,16 @@ def _apply_override(raw, item):
     if not isinstance(raw.get(section), dict):
         raw[section] = {}
     raw[section][name] = parsed
+
+
+def field_of(key, where):
+    """The dataclass field of "section.key" (its rules in its metadata), an unknown key
+    refused as --set refuses one, with a suggestion; where: what names it in the error."""
+    section, dot, name = key.partition(".")
+    if not dot or section not in SECTIONS:
+        raise CharlmError(f"{where}: unknown key '{key}'{suggest(key, _all_keys())}")
+    _check_key(section, name, where)
+    return _fields(section)[name]
 
 
 def _build(raw, source, text, overrides=()):

@@ -31,6 +31,7 @@ FIELDS = {
               "numpy": (TEXT, False), "blas": (TEXT, False), "python": (TEXT, False)},
     "plan": {"total": (WHOLE, True), "steps_per_s": (NUMBER, False), "seconds": (NUMBER, False)},
     "diverged": {"error": (TEXT, False)},
+    "pruned": {"study": (TEXT, False), "trial": (WHOLE, False)},  # a sweep's pruner stopped it
 }  # fmt: skip
 LARGEST = 1e30  # a figure beyond this is no training's: charts and logs cannot place it
 TAIL = 1 << 16  # bytes read from the end for the last record

@@ -3,10 +3,11 @@ it is, its best validation loss, its training time and its status, read from its
 metadata (the parameters are not loaded), its metrics.jsonl and its lock.
 
 Status: "running, pid N" (a trainer holds the folder's lock), "diverged at step N" (the run's
-last record says so), "done" (at its planned last step), "time budget spent at step N" (a
-train.minutes run that ran out of time before its planned steps), "stopped at step N" (a
-checkpoint short of it), "no checkpoint yet" (metrics only), or "damaged: ..." (a file that does not
-read); a folder with none of a run's files is not listed.
+last record says so), "pruned at step N" (a sweep's trial its pruner stopped), "done" (at its
+planned last step), "time budget spent at step N" (a train.minutes run that ran out of time
+before its planned steps), "stopped at step N" (a checkpoint short of it), "no checkpoint yet"
+(metrics only), or "damaged: ..." (a file that does not read); a folder with none of a run's
+files is not listed.
 """
 
 import math
@@ -46,6 +47,7 @@ def read(folder):
     except records.Damaged as e:  # the checkpoint may still say what the run is
         last, damaged = None, f"damaged: {e}"
     diverged = last["step"] if last and last["kind"] == "diverged" else None
+    pruned = last["step"] if last and last["kind"] == "pruned" else None
     if ckpt is None:
         row["status"] = (
             f"running, {pid}"
@@ -70,7 +72,10 @@ def read(folder):
     )  # fmt: skip
     if math.isfinite(meta["best_val"]):
         row.update(best_val=meta["best_val"], best_bpc=meta["best_val"] / LN2)
-    row["status"] = (damaged and not pid and damaged) or _status(pid, diverged, meta, total)
+    status = f"pruned at step {pruned:,}" if pruned is not None and not pid else None
+    row["status"] = (
+        (damaged and not pid and damaged) or status or _status(pid, diverged, meta, total)
+    )
     return row, meta
 
 

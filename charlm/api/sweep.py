@@ -1,0 +1,226 @@
+"""charlm.sweep: many runs of one config, their settings drawn from a space by Optuna, the best
+validation loss the objective (docs/sweep.md). Each trial is an ordinary run in
+<directory>/<study>/<trial number>/; the study lives in Optuna's storage (charlm.sweep.storage).
+
+A worker draws a trial, trains it, reports each evaluation to the study's pruner (which may
+stop it: the run keeps its folder and a "pruned" record), and records the result; it stops
+once the study holds `trials` finished trials (complete or pruned), when `timeout` minutes have
+passed, or when should_stop() says so. K workers are K processes, each with cores / K BLAS
+threads; another machine joins a study by running the same sweep on the same storage.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from charlm.api import checks
+from charlm.api.training import train
+from charlm.errors import CharlmError
+from charlm.run import config as config_mod
+from charlm.run import metrics
+from charlm.run.rules import check_name
+from charlm.sweep import results, space, storage
+
+PRUNERS = ("median", "hyperband", "none")
+MAX_TRIALS = 100_000
+
+
+@dataclass
+class Plan:
+    """What every worker of one sweep runs (JSON, to hand to worker processes)."""
+
+    space: str
+    study: str
+    folder: str
+    url: str
+    config: str | None = None
+    corpus: str | None = None
+    minutes: float | None = None
+    steps: int | None = None
+    trials: int = 20
+    timeout: float | None = None
+    pruner: str = "median"
+    seed: int | None = None
+    overrides: list = field(default_factory=list)
+
+
+class _Trial(metrics.Reporter):
+    """Reports each evaluation to the trial; pruned once Optuna's pruner says so."""
+
+    def __init__(self, trial):
+        self.trial, self.pruned = trial, False
+
+    def evaluated(self, ck, loss, best):
+        self.trial.report(loss, ck.step)
+        self.pruned = self.pruned or self.trial.should_prune()
+
+
+def sweep(space_file, *, config=None, corpus=None, minutes=None, steps=None, trials=20,
+          timeout=None, workers=1, storage_url=None, study=None, pruner="median", seed=None,
+          directory="checkpoints", overrides=(), on_trial=None, should_stop=None):  # fmt: skip
+    """Run (or continue) the sweep of space_file over config's runs; returns the study's rows
+    (charlm.sweep.results.rows), the best first. on_trial(row) is called as each trial of
+    this process ends; should_stop() is asked between trials and during each."""
+    plan = _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage_url,
+                 study, pruner, seed, directory, overrides)  # fmt: skip
+    checks.integer("workers", workers, 1, os.cpu_count() or 1)
+    checks.function("on_trial", on_trial)
+    checks.function("should_stop", should_stop)
+    stop = should_stop or (lambda: False)
+    if workers == 1:
+        work(plan, on_trial or (lambda row: None), stop)
+    else:
+        _spawn(plan, workers, stop)
+    return show(plan.study, plan.url, plan.folder)["trials"]
+
+
+def _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage_url, study,
+          pruner, seed, directory, overrides):  # fmt: skip
+    checks.path("space_file", space_file)
+    dims = space.load(space_file)
+    name = checks.text("study", study, optional=True) or Path(space_file).stem
+    check_name("study", name, f"study {name!r}")
+    checks.integer("trials", trials, 1, MAX_TRIALS)
+    checks.number("timeout", timeout, 0, 10**6, optional=True)
+    checks.choice("pruner", pruner, PRUNERS)
+    checks.integer("seed", seed, 0, checks.SEED, optional=True)
+    sets = checks.texts("overrides", overrides)
+    folder = Path(checks.path("directory", directory)) / name
+    base = config and str(checks.path("config", config))
+    corpus = corpus and str(checks.path("corpus", corpus))
+    plan = Plan(str(space_file), name, str(folder), "", base, corpus, minutes, steps, trials,
+                timeout, pruner, seed, list(sets))  # fmt: skip
+    values = {"data.corpus": corpus, "train.minutes": minutes, "train.max_steps": steps}
+    given = {k: (v, k.split(".")[1]) for k, v in values.items() if v is not None}
+    config_mod.load(plan.config, sets, given)  # the base config and its overrides, checked
+    for d in dims:  # and each end of each range on it
+        for v in d.values if d.kind == "choice" else d.values:
+            config_mod.load(plan.config, [*sets, *space.overrides({d.key: v})], given)
+    plan.url = storage.url_of(checks.text("storage_url", storage_url, optional=True), folder)
+    return plan
+
+
+def _pruner(optuna, name):
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    return optuna.pruners.NopPruner()
+
+
+def work(plan, on_trial, should_stop):
+    """One worker: trials until the study has plan.trials finished ones (module docstring)."""
+    optuna = storage.optuna()
+    if plan.url.startswith("sqlite:///"):
+        Path(plan.folder).mkdir(parents=True, exist_ok=True)
+    sampler = optuna.samplers.TPESampler(seed=plan.seed)
+    study = storage.open_study(plan.url, plan.study, sampler, _pruner(optuna, plan.pruner))
+    dims = space.load(plan.space)
+    end = None if plan.timeout is None else time.monotonic() + plan.timeout * 60
+    finished = ("COMPLETE", "PRUNED")
+    while not should_stop() and (end is None or time.monotonic() < end):
+        done = sum(t.state.name in finished for t in study.get_trials(deepcopy=False))
+        if done >= plan.trials:
+            break
+        ran = []
+
+        def objective(trial, ran=ran):
+            ran.append(trial.number)
+            return _objective(trial, plan, dims, should_stop)
+
+        study.optimize(objective, n_trials=1, catch=(CharlmError,))
+        for t in study.get_trials(deepcopy=False):
+            if ran and t.number == ran[0]:
+                on_trial(results.row(t))
+
+
+def _objective(trial, plan, dims, should_stop):
+    optuna = storage.optuna()
+    values = space.suggest(trial, dims)
+    run = f"{trial.number:03d}"
+    trial.set_user_attr("run", str(Path(plan.folder) / run))
+    reporter = _Trial(trial)
+    sets = [*plan.overrides, f"output.dir={plan.folder}", *space.overrides(values)]
+    try:
+        model = train(plan.config, corpus=plan.corpus, steps=plan.steps, minutes=plan.minutes,
+                      run=run, overrides=sets, reporter=reporter,
+                      should_stop=lambda: reporter.pruned or should_stop())  # fmt: skip
+    except CharlmError as e:
+        trial.set_user_attr("error", str(e))
+        raise
+    trial.set_user_attr("steps", model.step)
+    if reporter.pruned:
+        m = metrics.Metrics(Path(plan.folder) / run / "metrics.jsonl")
+        m.write(kind="pruned", step=model.step, study=plan.study, trial=trial.number)
+        m.close()
+        raise optuna.TrialPruned()
+    if model.outcome == "stopped":
+        trial.set_user_attr("error", f"interrupted at step {model.step:,}")
+        raise CharlmError(f"trial {trial.number} interrupted at step {model.step:,}")
+    return model.checkpoint.best_val
+
+
+def _spawn(plan, workers, should_stop):
+    """plan's workers as processes, each with cores / workers BLAS threads; waits for all."""
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    env = {**os.environ, **dict.fromkeys(
+        ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), threads)}  # fmt: skip
+    code = "import sys, charlm.api.sweep as s; s.worker(sys.argv[1], int(sys.argv[2]))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(asdict(plan)), str(k)],
+                              env=env) for k in range(workers)]  # fmt: skip
+    try:
+        for p in procs:
+            p.wait()
+    except KeyboardInterrupt:  # the workers got the same Ctrl-C: let them save and stop
+        for p in procs:
+            p.wait()
+        raise
+
+
+def worker(plan_json, number):
+    """A worker process's main: work() on the plan, a line per trial on stdout."""
+    import signal
+
+    plan = Plan(**json.loads(plan_json))
+    asked = []
+    signal.signal(signal.SIGINT, lambda *a: asked.append(1))
+    try:
+        work(plan, lambda row: print(f"worker {number}: {line(row)}", flush=True),
+             lambda: bool(asked))  # fmt: skip
+    except CharlmError as e:
+        print(f"charlm: error: worker {number}: {e}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def line(row):
+    """One trial in a line: its number, state, loss and settings."""
+    loss = "" if row["loss"] is None else f" {row['loss']:.4f} ({row['bpc']:.3f} bpc)"
+    settings = " ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
+    note = f" ({row['note']})" if row["note"] else ""
+    return f"trial {row['number']} {row['state']}{loss}{note}: {settings}"
+
+
+def _short(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def show(study, storage_url=None, folder=None, directory="checkpoints"):
+    """{"study", "storage", "trials": rows best first, "best": the best row or None,
+    "best_yaml": its config file or None, "importances"} of an existing study."""
+    name = checks.text("study", study)
+    folder = Path(folder or Path(directory) / name)
+    url = storage.url_of(storage_url, folder)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise CharlmError(f"no sweep '{name}' here ({folder / 'study.db'} not found); start it "
+                          f"with charlm sweep SPACE --study {name}")  # fmt: skip
+    found = storage.open_study(url, name, create=False)
+    rows = results.rows(found)
+    complete = [r for r in rows if r["state"] == "complete"]
+    return {"study": name, "storage": storage.redacted(url), "trials": rows,
+            "best": complete[0] if complete else None,
+            "best_yaml": results.write_best(found, folder),
+            "importances": results.importances(found)}  # fmt: skip
