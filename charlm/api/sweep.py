@@ -74,6 +74,7 @@ def sweep(space_file, *, config=None, corpus=None, minutes=None, steps=None, tri
     if workers == 1:
         work(plan, on_trial or (lambda row: None), stop)
     else:
+        _open(plan)  # made once, before its workers open it
         _spawn(plan, workers, stop)
     return show(plan.study, plan.url, plan.folder)["trials"]
 
@@ -112,13 +113,18 @@ def _pruner(optuna, name):
     return optuna.pruners.NopPruner()
 
 
-def work(plan, on_trial, should_stop):
-    """One worker: trials until the study has plan.trials finished ones (module docstring)."""
+def _open(plan):
+    """The plan's study, made if missing (its SQLite file's folder too)."""
     optuna = storage.optuna()
     if plan.url.startswith("sqlite:///"):
         Path(plan.folder).mkdir(parents=True, exist_ok=True)
     sampler = optuna.samplers.TPESampler(seed=plan.seed)
-    study = storage.open_study(plan.url, plan.study, sampler, _pruner(optuna, plan.pruner))
+    return storage.open_study(plan.url, plan.study, sampler, _pruner(optuna, plan.pruner))
+
+
+def work(plan, on_trial, should_stop):
+    """One worker: trials until the study has plan.trials finished ones (module docstring)."""
+    study = _open(plan)
     dims = space.load(plan.space)
     end = None if plan.timeout is None else time.monotonic() + plan.timeout * 60
     finished = ("COMPLETE", "PRUNED")
@@ -153,6 +159,7 @@ def _objective(trial, plan, dims, should_stop):
         trial.set_user_attr("error", str(e))
         raise
     trial.set_user_attr("steps", model.step)
+    trial.set_user_attr("config", config_mod.to_dict(model.checkpoint.config))  # for best.yaml
     if reporter.pruned:
         m = metrics.Metrics(Path(plan.folder) / run / "metrics.jsonl")
         m.write(kind="pruned", step=model.step, study=plan.study, trial=trial.number)

@@ -7,9 +7,8 @@ from pathlib import Path
 import yaml
 
 from charlm import files
-from charlm.errors import CharlmError
 from charlm.nn.head import LN2
-from charlm.run import checkpoint, config
+from charlm.run import config
 
 BEST = "best.yaml"
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
@@ -47,26 +46,22 @@ def rows(study):
 
 
 def best(study):
-    """The best complete trial, or None."""
+    """The best complete trial whose config is known (charlm's trials record it), or None."""
     done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    done = [t for t in done if isinstance(t.user_attrs.get("config"), dict)]
     return min(done, key=lambda t: (t.value, t.number)) if done else None
 
 
 def write_best(study, folder):
-    """folder/best.yaml: the best trial's whole config (as its checkpoint holds it), named
-    to train as a run of its own; None when no trial is complete."""
+    """folder/best.yaml: the best trial's whole config (as it trained), named to train as a
+    run of its own; None while no trial is complete."""
     trial = best(study)
     if trial is None:
         return None
-    run = Path(trial.user_attrs.get("run", ""))
-    ckpt = next((run / n for n in (checkpoint.BEST, checkpoint.LATEST) if (run / n).exists()),
-                None)  # fmt: skip
-    if ckpt is None:
-        raise CharlmError(f"{run}: the best trial's run folder holds no checkpoint")
-    raw = config.to_dict(checkpoint.load_meta(ckpt)["config"])
+    raw = config.to_dict(config.from_dict(trial.user_attrs["config"], f"trial {trial.number}"))
     raw["output"] = {"run": f"{study.study_name}-best", "dir": "checkpoints"}
     head = (f"# charlm sweep {study.study_name}: trial {trial.number}, best validation loss "
-            f"{trial.value:.4f} ({trial.value / LN2:.3f} bpc), from {run}\n"
+            f"{trial.value:.4f} ({trial.value / LN2:.3f} bpc), from {trial.user_attrs.get('run')}\n"
             f"# charlm train --config {Path(folder) / BEST}\n")  # fmt: skip
     text = head + yaml.safe_dump(raw, sort_keys=False, default_flow_style=False)
     return files.write(Path(folder) / BEST, lambda f: f.write(text.encode()), "sweep result",
@@ -74,14 +69,18 @@ def write_best(study, folder):
 
 
 def importances(study):
-    """{key: share} from Optuna (fANOVA) once MIN_FOR_IMPORTANCE trials are complete and a
-    parameter varied; {} before."""
+    """{key: share} from Optuna's default evaluator once MIN_FOR_IMPORTANCE trials are
+    complete and a parameter varied; {} before."""
+    import warnings
+
     import optuna
 
     done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if len(done) < MIN_FOR_IMPORTANCE:
         return {}
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        with warnings.catch_warnings():  # "importances will be equal": the shares say so
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study))
     except (ValueError, RuntimeError):  # every trial drew the same values
         return {}
