@@ -9,6 +9,7 @@ The public API (docs/api.md):
     charlm.gradcheck(...)                every gradient against finite differences
     charlm.report(runs, out=None) -> Path  a run's (or runs') HTML report
     charlm.runs(directory) / import_weights(path, out) / make_corpus(kind, ...)
+    charlm.sweep(space_file, ...) / sweep_results(study)   settings searched by Optuna
     charlm.Config                        the configuration's dataclasses
     charlm.CharlmError                   every refusal, as a one-line message
 
@@ -33,6 +34,8 @@ _WHERE = {
     "runs": "charlm.api",
     "import_weights": "charlm.api",
     "make_corpus": "charlm.api",
+    "sweep": "charlm.api.sweep",
+    "sweep_results": "charlm.api.sweep",
 }
 __all__ = [*_WHERE, "__version__"]
 

@@ -129,6 +129,7 @@ LAYERS = {  # top to bottom: a module imports only from its own layer or those b
     "reporting": 2,
     "sample": 2,
     "handoff": 2,
+    "tune": 2,
     "nn": 1,
     "files": 0,
     "pages": 0,

@@ -22,6 +22,7 @@ ODD = [None, -1, 1.5, 10**30, float("nan"), "", "\0", "x", [], ("a",), True]
 def calls(tmp_path_factory):
     root = tmp_path_factory.mktemp("api")
     (root / "c.txt").write_text("the cat sat on the mat. " * 100)
+    (root / "s.yaml").write_text("train.lr: {log: [0.001, 0.01]}\n")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         sets = [TINY[i + 1] for i in range(0, len(TINY), 2)]
@@ -50,6 +51,18 @@ def calls(tmp_path_factory):
                     charlm.make_corpus,
                     {"kind": "recall", "size": 100, "out": "k.txt", "force": True},
                 ),  # fmt: skip
+                "sweep": (
+                    charlm.sweep,
+                    {
+                        "space_file": "s.yaml",
+                        "corpus": "c.txt",
+                        "steps": 2,
+                        "trials": 1,
+                        "overrides": sets,
+                        "study": "h",
+                    },
+                ),  # fmt: skip
+                "sweep_results": (charlm.sweep_results, {"study": "h"}),
                 "sample": (model.sample, {"length": 5}),
                 "fill": (model.fill, {"prime": "ab"}),
                 "evaluate": (model.evaluate, {"text": text}),
@@ -65,8 +78,8 @@ def calls(tmp_path_factory):
 
 
 NAMES = ["load", "train", "report", "gradcheck", "gradflow", "runs", "import_weights",
-         "make_corpus", "sample", "fill", "evaluate", "forward", "export", "neurons", "gates",
-         "score", "saliency", "model.gradflow"]  # fmt: skip
+         "make_corpus", "sweep", "sweep_results", "sample", "fill", "evaluate", "forward",
+         "export", "neurons", "gates", "score", "saliency", "model.gradflow"]  # fmt: skip
 
 
 def _params(fn):

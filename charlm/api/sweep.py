@@ -1,6 +1,6 @@
 """charlm.sweep: many runs of one config, their settings drawn from a space by Optuna, the best
 validation loss the objective (docs/sweep.md). Each trial is an ordinary run in
-<directory>/<study>/<trial number>/; the study lives in Optuna's storage (charlm.sweep.storage).
+<directory>/<study>/<trial number>/; the study lives in Optuna's storage (charlm.tune.store).
 
 A worker draws a trial, trains it, reports each evaluation to the study's pruner (which may
 stop it: the run keeps its folder and a "pruned" record), and records the result; it stops
@@ -19,11 +19,11 @@ from pathlib import Path
 
 from charlm.api import checks
 from charlm.api.training import train
-from charlm.errors import CharlmError
+from charlm.errors import ArgumentError, CharlmError
 from charlm.run import config as config_mod
 from charlm.run import metrics
 from charlm.run.rules import check_name
-from charlm.sweep import results, space, storage
+from charlm.tune import results, space, store
 
 PRUNERS = ("median", "hyperband", "none")
 MAX_TRIALS = 100_000
@@ -33,7 +33,8 @@ MAX_TRIALS = 100_000
 class Plan:
     """What every worker of one sweep runs (JSON, to hand to worker processes)."""
 
-    space: str
+    space: str  # where the space came from
+    text: str  # the space file's text, read once
     study: str
     folder: str
     url: str
@@ -60,12 +61,17 @@ class _Trial(metrics.Reporter):
 
 
 def sweep(space_file, *, config=None, corpus=None, minutes=None, steps=None, trials=20,
-          timeout=None, workers=1, storage_url=None, study=None, pruner="median", seed=None,
+          timeout=None, workers=1, storage=None, study=None, pruner="median", seed=None,
           directory="checkpoints", overrides=(), on_trial=None, should_stop=None):  # fmt: skip
-    """Run (or continue) the sweep of space_file over config's runs; returns the study's rows
-    (charlm.sweep.results.rows), the best first. on_trial(row) is called as each trial of
-    this process ends; should_stop() is asked between trials and during each."""
-    plan = _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage_url,
+    """Run (or continue) the sweep of the space in space_file (YAML: config keys mapped to
+    ranges, charlm.tune.space) over runs of config (with overrides, corpus, and each trial's
+    minutes or steps); returns the study's rows (charlm.tune.results.rows), the best first.
+    trials: finished trials the study should hold; timeout: minutes after which no trial
+    starts; workers: processes on this machine; storage: an SQLAlchemy URL (None: SQLite in
+    directory/study/); study: its name (None: the space file's); pruner: median, hyperband or
+    none; seed: the sampler's. on_trial(row) is called as each trial of this process ends;
+    should_stop() is asked between trials and during each."""
+    plan = _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage,
                  study, pruner, seed, directory, overrides)  # fmt: skip
     checks.integer("workers", workers, 1, os.cpu_count() or 1)
     checks.function("on_trial", on_trial)
@@ -76,33 +82,47 @@ def sweep(space_file, *, config=None, corpus=None, minutes=None, steps=None, tri
     else:
         _open(plan)  # made once, before its workers open it
         _spawn(plan, workers, stop)
-    return show(plan.study, plan.url, plan.folder)["trials"]
+    return sweep_results(plan.study, storage=plan.url, directory=Path(plan.folder).parent)["trials"]
 
 
-def _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage_url, study,
+def _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage, study,
           pruner, seed, directory, overrides):  # fmt: skip
     checks.path("space_file", space_file)
-    dims = space.load(space_file)
-    name = checks.text("study", study, optional=True) or Path(space_file).stem
-    check_name("study", name, f"study {name!r}")
+    if steps is not None and minutes is not None:
+        both = "{steps} and {minutes} both say how long each trial trains: give one"
+        raise ArgumentError("minutes", ArgumentError.WHOLE, both)
+    text = space.read(space_file)
+    dims = space.parse(text, str(space_file))
+    name = _study_name(checks.text("study", study, optional=True) or Path(space_file).stem)
     checks.integer("trials", trials, 1, MAX_TRIALS)
     checks.number("timeout", timeout, 0, 10**6, optional=True)
     checks.choice("pruner", pruner, PRUNERS)
     checks.integer("seed", seed, 0, checks.SEED, optional=True)
     sets = checks.texts("overrides", overrides)
     folder = Path(checks.path("directory", directory)) / name
-    base = config and str(checks.path("config", config))
-    corpus = corpus and str(checks.path("corpus", corpus))
-    plan = Plan(str(space_file), name, str(folder), "", base, corpus, minutes, steps, trials,
-                timeout, pruner, seed, list(sets))  # fmt: skip
-    values = {"data.corpus": corpus, "train.minutes": minutes, "train.max_steps": steps}
-    given = {k: (v, k.split(".")[1]) for k, v in values.items() if v is not None}
+    base = None if config is None else str(checks.path("config", config))
+    corpus = None if corpus is None else str(checks.path("corpus", corpus))
+    plan = Plan(str(space_file), text, name, str(folder), "", base, corpus, minutes, steps,
+                trials, timeout, pruner, seed, list(sets))  # fmt: skip
+    values = {"data.corpus": (corpus, "corpus"), "train.minutes": (minutes, "minutes"),
+              "train.max_steps": (steps, "steps")}  # fmt: skip
+    given = {k: v for k, v in values.items() if v[0] is not None}
     config_mod.load(plan.config, sets, given)  # the base config and its overrides, checked
     for d in dims:  # and each end of each range on it
         for v in d.values if d.kind == "choice" else d.values:
             config_mod.load(plan.config, [*sets, *space.overrides({d.key: v})], given)
-    plan.url = storage.url_of(checks.text("storage_url", storage_url, optional=True), folder)
+    plan.url = store.url_of(checks.text("storage", storage, optional=True), folder)
     return plan
+
+
+def _study_name(name):
+    try:
+        check_name("study", name, "study")
+    except CharlmError:
+        rule = ("must be a plain folder name (no '/', not empty, not starting with '.'): the "
+                "trials go to checkpoints/STUDY/")  # fmt: skip
+        raise ArgumentError("study", name, rule) from None
+    return name
 
 
 def _pruner(optuna, name):
@@ -115,17 +135,17 @@ def _pruner(optuna, name):
 
 def _open(plan):
     """The plan's study, made if missing (its SQLite file's folder too)."""
-    optuna = storage.optuna()
+    optuna = store.optuna()
     if plan.url.startswith("sqlite:///"):
         Path(plan.folder).mkdir(parents=True, exist_ok=True)
     sampler = optuna.samplers.TPESampler(seed=plan.seed)
-    return storage.open_study(plan.url, plan.study, sampler, _pruner(optuna, plan.pruner))
+    return store.open_study(plan.url, plan.study, sampler, _pruner(optuna, plan.pruner))
 
 
 def work(plan, on_trial, should_stop):
     """One worker: trials until the study has plan.trials finished ones (module docstring)."""
     study = _open(plan)
-    dims = space.load(plan.space)
+    dims = space.parse(plan.text, plan.space)
     end = None if plan.timeout is None else time.monotonic() + plan.timeout * 60
     finished = ("COMPLETE", "PRUNED")
     while not should_stop() and (end is None or time.monotonic() < end):
@@ -145,7 +165,7 @@ def work(plan, on_trial, should_stop):
 
 
 def _objective(trial, plan, dims, should_stop):
-    optuna = storage.optuna()
+    optuna = store.optuna()
     values = space.suggest(trial, dims)
     run = f"{trial.number:03d}"
     trial.set_user_attr("run", str(Path(plan.folder) / run))
@@ -215,19 +235,20 @@ def _short(v):
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def show(study, storage_url=None, folder=None, directory="checkpoints"):
-    """{"study", "storage", "trials": rows best first, "best": the best row or None,
-    "best_yaml": its config file or None, "importances"} of an existing study."""
-    name = checks.text("study", study)
-    folder = Path(folder or Path(directory) / name)
-    url = storage.url_of(storage_url, folder)
+def sweep_results(study, *, storage=None, directory="checkpoints"):
+    """{"study", "storage" (its URL, any password hidden), "trials": rows best first, "best":
+    the best row or None, "best_yaml": the best trial's config written as a file, or None,
+    "importances": {key: share}} of an existing study (as `charlm sweep --show`)."""
+    name = _study_name(checks.text("study", study))
+    folder = Path(checks.path("directory", directory)) / name
+    url = store.url_of(checks.text("storage", storage, optional=True), folder)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise CharlmError(f"no sweep '{name}' here ({folder / 'study.db'} not found); start it "
                           f"with charlm sweep SPACE --study {name}")  # fmt: skip
-    found = storage.open_study(url, name, create=False)
+    found = store.open_study(url, name, create=False)
     rows = results.rows(found)
     complete = [r for r in rows if r["state"] == "complete"]
-    return {"study": name, "storage": storage.redacted(url), "trials": rows,
+    return {"study": name, "storage": store.redacted(url), "trials": rows,
             "best": complete[0] if complete else None,
             "best_yaml": results.write_best(found, folder),
             "importances": results.importances(found)}  # fmt: skip

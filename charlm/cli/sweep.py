@@ -10,6 +10,7 @@ from rich.table import Table
 
 from charlm.api import sweep as api
 from charlm.api.tools import report
+from charlm.cli import guard
 from charlm.cli.app import app, console, emit
 from charlm.errors import CharlmError
 
@@ -18,7 +19,7 @@ Opt = typer.Option
 
 @app.command()
 def sweep(
-    space: Annotated[Path | None, typer.Argument(metavar="SPACE", show_default=False,
+    space_file: Annotated[Path | None, typer.Argument(metavar="SPACE", show_default=False,
                      help="YAML: config keys mapped to ranges (docs/sweep.md).")] = None,
     config: Annotated[Path | None, Opt(help="The base config of every trial.")] = None,
     overrides: Annotated[list[str] | None, Opt("--set", metavar="KEY=VALUE",
@@ -41,8 +42,8 @@ def sweep(
     if show:
         if study is None:
             raise CharlmError("--show needs --study NAME (and --storage URL if not SQLite)")
-        return _results(api.show(study, storage), as_json)
-    if space is None:
+        return _results(api.sweep_results(study, storage=storage), as_json)
+    if space_file is None:
         raise CharlmError("give the SPACE file (charlm sweep SPACE.yaml), or --show --study")
     asked = []
 
@@ -54,15 +55,19 @@ def sweep(
 
     old = signal.signal(signal.SIGINT, handler)
     try:
-        api.sweep(space, config=config, corpus=corpus, minutes=minutes, steps=steps,
-                  trials=trials, timeout=timeout, workers=workers, storage_url=storage,
+        api.sweep(space_file, config=config, corpus=corpus, minutes=minutes, steps=steps,
+                  trials=trials, timeout=timeout, workers=workers, storage=storage,
                   study=study, pruner=pruner, seed=seed, overrides=overrides or (),
                   on_trial=lambda row: console.print(api.line(row)),
-                  should_stop=lambda: bool(asked))  # fmt: skip
+                  should_stop=lambda: bool(asked) or guard.output_failed() is not None)  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, old)
-    name = study or space.stem
-    _results(api.show(name, storage), as_json)
+    name = study or space_file.stem
+    failed = guard.output_failed()
+    if failed:  # a closed pipe or a full disk on stdout: the trials so far are in the study
+        raise CharlmError(f"{failed}: the sweep stopped; the same command continues the study "
+                          f"'{name}'")  # fmt: skip
+    _results(api.sweep_results(name, storage=storage), as_json)
     if asked:
         console.print(f"stopped (Ctrl-C); the same command continues the study '{name}'")
 

@@ -38,14 +38,21 @@ class Dim:
         return f"{low:g} to {high:g}{' (log)' if self.kind == 'log' or self.log else ''}"
 
 
-def load(path):
-    """The dimensions of the space in the YAML file at path, each checked (module docstring)."""
-    source = str(path)
+def read(path):
+    """The space file's text, read once (a pipe or /dev/stdin too)."""
     data = files.read_bytes(path, "sweep space", limit=MAX_BYTES)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CharlmError(f"{path}: not a sweep space (not UTF-8 text)") from None
+
+
+def parse(text, source):
+    """The dimensions of the space in text (YAML, from source), each checked (module
+    docstring)."""
+    try:
         raw = yamlfile.parse(text)
-    except (UnicodeDecodeError, RecursionError, yamlfile.yaml.YAMLError) as e:
+    except (RecursionError, yamlfile.yaml.YAMLError) as e:
         what = getattr(e, "problem", None) or type(e).__name__
         raise CharlmError(f"{source}: not a sweep space ({what})") from None
     if not isinstance(raw, dict) or not raw:
