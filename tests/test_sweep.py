@@ -172,3 +172,11 @@ def test_storage_and_install_refusals_are_one_line_and_hide_the_password(project
             'charlm sweep needs Optuna: pip install -e ".[sweep]"')  # fmt: skip
     with pytest.raises(CharlmError, match="trials=0: must be 1 or more"):
         api.sweep("space.yaml", trials=0)
+
+
+def test_five_failed_trials_in_a_row_stop_the_sweep_with_the_reason(project):
+    (project / "short.txt").write_text("too short to train on\n")
+    result = invoke("sweep", "space.yaml", "--corpus", "short.txt", "--steps", "5",
+                    *[a for s in TINY for a in ("--set", s)])  # fmt: skip
+    refused(result, "the last 5 trials failed, the last with: short.txt: the training text")
+    assert states(project / "checkpoints" / "space" / "study.db", "space") == ["FAIL"] * 5

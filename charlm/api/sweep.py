@@ -27,6 +27,7 @@ from charlm.tune import results, space, store
 
 PRUNERS = ("median", "hyperband", "none")
 MAX_TRIALS = 100_000
+FAILURES = 5  # failed trials in a row that stop a worker: the settings are not the problem
 
 
 @dataclass
@@ -143,14 +144,14 @@ def _open(plan):
 
 
 def work(plan, on_trial, should_stop):
-    """One worker: trials until the study has plan.trials finished ones (module docstring)."""
+    """One worker: trials until the study has plan.trials finished ones (module docstring);
+    FAILURES failed trials in a row stop it, with the last one's reason."""
     study = _open(plan)
     dims = space.parse(plan.text, plan.space)
     end = None if plan.timeout is None else time.monotonic() + plan.timeout * 60
-    finished = ("COMPLETE", "PRUNED")
+    failed = []
     while not should_stop() and (end is None or time.monotonic() < end):
-        done = sum(t.state.name in finished for t in study.get_trials(deepcopy=False))
-        if done >= plan.trials:
+        if _finished(study) >= plan.trials:
             break
         ran = []
 
@@ -161,7 +162,15 @@ def work(plan, on_trial, should_stop):
         study.optimize(objective, n_trials=1, catch=(CharlmError,))
         for t in study.get_trials(deepcopy=False):
             if ran and t.number == ran[0]:
-                on_trial(results.row(t))
+                row = results.row(t)
+                on_trial(row)
+                failed = failed + [row["note"]] if row["state"] == "failed" else []
+        if len(failed) >= FAILURES and not should_stop():
+            raise CharlmError(f"the last {FAILURES} trials failed, the last with: {failed[-1]}")
+
+
+def _finished(study):
+    return sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.get_trials(deepcopy=False))
 
 
 def _objective(trial, plan, dims, should_stop):
