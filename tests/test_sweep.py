@@ -180,3 +180,20 @@ def test_five_failed_trials_in_a_row_stop_the_sweep_with_the_reason(project):
                     *[a for s in TINY for a in ("--set", s)])  # fmt: skip
     refused(result, "the last 5 trials failed, the last with: short.txt: the training text")
     assert states(project / "checkpoints" / "space" / "study.db", "space") == ["FAIL"] * 5
+
+
+def test_a_time_budgeted_trial_is_compared_by_the_share_of_its_budget_spent():
+    """Trials of other speeds evaluate at other steps: with train.minutes, each evaluation is
+    reported at the tenth of the budget it falls in (the first in a tenth counts)."""
+    from types import SimpleNamespace as NS
+
+    reported = []
+    trial = NS(report=lambda loss, key: reported.append((key, loss)), should_prune=lambda: False)
+    reporter = api._Trial(trial)
+    for step, elapsed in [(500, 5.0), (1000, 5.5), (1500, 13.0), (2000, 59.0), (2500, 61.0)]:
+        ck = NS(step=step, elapsed=elapsed, config=NS(train=NS(minutes=1.0)))
+        reporter.evaluated(ck, step / 1000, False)
+    assert reported == [(0, 0.5), (2, 1.5), (9, 2.0), (10, 2.5)]
+    reporter = api._Trial(trial)  # a run in steps: its steps are the keys
+    reporter.evaluated(NS(step=40, elapsed=3.0, config=NS(train=NS(minutes=None))), 1.0, False)
+    assert reported[-1] == (40, 1.0)

@@ -27,6 +27,7 @@ from charlm.tune import results, space, store
 
 PRUNERS = ("median", "hyperband", "none")
 MAX_TRIALS = 100_000
+TENTHS = 10  # a time-budgeted trial's evaluations are compared by the tenth of the budget
 FAILURES = 5  # failed trials in a row that stop a worker: the settings are not the problem
 
 
@@ -51,14 +52,25 @@ class Plan:
 
 
 class _Trial(metrics.Reporter):
-    """Reports each evaluation to the trial; pruned once Optuna's pruner says so."""
+    """Reports each evaluation to the trial, keyed by its step, or, for a time budget, by the
+    tenth of the budget it falls in: trials of other sizes and speeds make their evaluations
+    at other steps, and are compared where they have spent the same share of their time.
+    Pruned once Optuna's pruner says so."""
 
     def __init__(self, trial):
-        self.trial, self.pruned = trial, False
+        self.trial, self.pruned, self.keys = trial, False, set()
 
     def evaluated(self, ck, loss, best):
-        self.trial.report(loss, ck.step)
-        self.pruned = self.pruned or self.trial.should_prune()
+        minutes, key = ck.config.train.minutes, ck.step
+        if minutes is not None:
+            key = min(TENTHS, int(TENTHS * ck.elapsed / (minutes * 60)))
+        if key in self.keys:  # a second evaluation in the same tenth: the first one counts
+            return
+        self.keys.add(key)
+        self.trial.report(loss, key)
+        if not self.pruned and self.trial.should_prune():
+            self.pruned = True
+            self.trial.set_user_attr("pruned_step", ck.step)
 
 
 def sweep(space_file, *, config=None, corpus=None, minutes=None, steps=None, trials=20,

@@ -22,8 +22,9 @@ def row(trial):
     state = STATES.get(trial.state.name, trial.state.name.lower())
     loss, note = trial.value, ""
     if state == "pruned" and trial.intermediate_values:
-        step = max(trial.intermediate_values)
-        loss, note = trial.intermediate_values[step], f"pruned at step {step:,}"
+        loss = trial.intermediate_values[max(trial.intermediate_values)]
+        step = trial.user_attrs.get("pruned_step", max(trial.intermediate_values))
+        note = f"pruned at step {step:,}"
     elif state == "failed":
         note = trial.user_attrs.get("error", "failed")
     seconds = trial.duration.total_seconds() if trial.duration else None
