@@ -104,7 +104,7 @@ def test_the_same_seed_draws_the_same_settings(project):
 
 def test_a_hopeless_trial_is_pruned_and_its_folder_says_so(project):
     """Five earlier trials whose every evaluation was 0.1: the median pruner stops a new one
-    at its first evaluation (step 10), as far worse than theirs."""
+    at its first evaluation past 40% of its 50 steps (step 20), as far worse than theirs."""
     url = f"sqlite:///{project / 'checkpoints' / 'space' / 'study.db'}"
     (project / "checkpoints" / "space").mkdir(parents=True)
     study = optuna.create_study(study_name="space", storage=url)
@@ -117,12 +117,12 @@ def test_a_hopeless_trial_is_pruned_and_its_folder_says_so(project):
             intermediate_values={s: 0.1 for s in range(10, 60, 10)}))  # fmt: skip
     rows = api.sweep("space.yaml", corpus="c.txt", steps=50, trials=6, overrides=TINY)
     pruned = [r for r in rows if r["state"] == "pruned"]
-    assert len(pruned) == 1 and pruned[0]["note"] == "pruned at step 10"
+    assert len(pruned) == 1 and pruned[0]["note"] == "pruned at step 20"
     folder = project / pruned[0]["run"]
     last = list(records.lines(folder / "metrics.jsonl"))[-1][0]
-    assert (last["kind"], last["step"], last["trial"]) == ("pruned", 10, 5)
+    assert (last["kind"], last["step"], last["trial"]) == ("pruned", 20, 5)
     [row] = [r for r in charlm.runs(folder.parent) if r["name"] == folder.name]
-    assert row["status"] == "pruned at step 10"
+    assert row["status"] == "pruned at step 20"
 
 
 def test_two_workers_share_one_sqlite_study_and_never_one_folder(project):
@@ -184,16 +184,20 @@ def test_five_failed_trials_in_a_row_stop_the_sweep_with_the_reason(project):
 
 def test_a_time_budgeted_trial_is_compared_by_the_share_of_its_budget_spent():
     """Trials of other speeds evaluate at other steps: with train.minutes, each evaluation is
-    reported at the tenth of the budget it falls in (the first in a tenth counts)."""
+    reported at the tenth of the budget it falls in (the first in a tenth counts), once 40% of
+    the budget is spent; in steps, by its step, from 40% of the steps."""
     from types import SimpleNamespace as NS
 
     reported = []
     trial = NS(report=lambda loss, key: reported.append((key, loss)), should_prune=lambda: False)
     reporter = api._Trial(trial)
-    for step, elapsed in [(500, 5.0), (1000, 5.5), (1500, 13.0), (2000, 59.0), (2500, 61.0)]:
-        ck = NS(step=step, elapsed=elapsed, config=NS(train=NS(minutes=1.0)))
+    for step, elapsed in [(500, 5.0), (1000, 23.0), (1500, 25.0), (2000, 30.5), (2500, 59.0),
+                          (3000, 61.0)]:  # fmt: skip
+        ck = NS(step=step, elapsed=elapsed, config=NS(train=NS(minutes=1.0, max_steps=None)))
         reporter.evaluated(ck, step / 1000, False)
-    assert reported == [(0, 0.5), (2, 1.5), (9, 2.0), (10, 2.5)]
+    assert reported == [(4, 1.5), (5, 2.0), (9, 2.5), (10, 3.0)]  # 23 s: 38%, held back
     reporter = api._Trial(trial)  # a run in steps: its steps are the keys
-    reporter.evaluated(NS(step=40, elapsed=3.0, config=NS(train=NS(minutes=None))), 1.0, False)
-    assert reported[-1] == (40, 1.0)
+    for step in (30, 40, 50):
+        ck = NS(step=step, elapsed=3.0, config=NS(train=NS(minutes=None, max_steps=100)))
+        reporter.evaluated(ck, step / 100, False)
+    assert reported[4:] == [(40, 0.4), (50, 0.5)]
