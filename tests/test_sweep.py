@@ -201,3 +201,30 @@ def test_a_time_budgeted_trial_is_compared_by_the_share_of_its_budget_spent():
         ck = NS(step=step, elapsed=3.0, config=NS(train=NS(minutes=None, max_steps=100)))
         reporter.evaluated(ck, step / 100, False)
     assert reported[4:] == [(40, 0.4), (50, 0.5)]
+
+
+def test_a_worker_killed_outright_loses_only_its_own_trial(project, monkeypatch):
+    """kill -9 during a trial: its heartbeat stops, and once the grace period has passed the
+    next worker marks that trial failed and runs a fresh one in its place."""
+    from charlm.tune import store
+
+    run = f"'space.yaml', corpus='c.txt', steps=100000, trials=2, overrides={TINY!r}"
+    code = ("from charlm.tune import store\nstore.HEARTBEAT, store.GRACE = 1, 2\n"
+            f"import charlm.api.sweep as s\ns.sweep({run})\n")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, env=ENV)
+    folder = project / "checkpoints" / "space" / "000"
+    deadline = time.monotonic() + 60
+    while not (folder / "metrics.jsonl").exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(1.5)  # a heartbeat or two
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    db = project / "checkpoints" / "space" / "study.db"
+    assert states(db, "space") == ["RUNNING"]  # as the killed worker left it
+    monkeypatch.setattr(store, "HEARTBEAT", 1)
+    monkeypatch.setattr(store, "GRACE", 2)
+    time.sleep(2.5)
+    rows = api.sweep("space.yaml", corpus="c.txt", steps=10, trials=2, overrides=TINY)
+    assert states(db, "space") == ["FAIL", "COMPLETE", "COMPLETE"]
+    assert sorted(r["number"] for r in rows if r["state"] == "complete") == [1, 2]
