@@ -96,12 +96,14 @@ def model_dir(tmp_path_factory):
     charlm.train(corpus=str(root / "corpus.txt"), steps=2, overrides=[
         f"output.dir={root}", "model.hidden_size=8", "model.num_layers=1",
         "train.batch_size=2", "train.seq_len=8", "train.report=false"])  # fmt: skip
+    (root / "space.yaml").write_text("train.lr: {log: [0.001, 0.01]}\n")  # charlm sweep's
     return root
 
 
 def test_every_numeric_option_refuses_the_extremes_in_one_line(model_dir, monkeypatch):
     monkeypatch.chdir(model_dir)
-    needs = {"train": ["--corpus", "corpus.txt", *TINY], "corpus make": ["recall"]}
+    needs = {"train": ["--corpus", "corpus.txt", *TINY], "corpus make": ["recall"],
+             "sweep": ["space.yaml", "--corpus", "corpus.txt", *TINY]}  # fmt: skip
     model = ["--checkpoint", str(model_dir / "lstm")]
     for words, option, kind in numeric_options():
         before = sorted(p.name for p in model_dir.rglob("*"))

@@ -157,7 +157,11 @@ def _open(plan):
     """The plan's study, made if missing (its SQLite file's folder too)."""
     optuna = store.optuna()
     if plan.url.startswith("sqlite:///"):
-        Path(plan.folder).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(plan.folder).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CharlmError(f"{plan.folder}: cannot make the study's folder "
+                              f"({e.strerror or e})") from None  # fmt: skip
     sampler = optuna.samplers.TPESampler(seed=plan.seed)
     return store.open_study(plan.url, plan.study, sampler, _pruner(optuna, plan.pruner))
 
