@@ -22,7 +22,7 @@ from charlm.api import checks
 from charlm.api.training import train
 from charlm.errors import ArgumentError, CharlmError
 from charlm.run import config as config_mod
-from charlm.run import metrics
+from charlm.run import machine, metrics
 from charlm.run.rules import check_name
 from charlm.tune import results, space, store
 
@@ -93,7 +93,7 @@ def sweep(space_file, *, config=None, corpus=None, minutes=None, steps=None, tri
     should_stop() is asked between trials and during each."""
     plan = _plan(space_file, config, corpus, minutes, steps, trials, timeout, storage,
                  study, pruner, seed, directory, overrides)  # fmt: skip
-    checks.integer("workers", workers, 1, os.cpu_count() or 1)
+    checks.integer("workers", workers, 1, machine.cores())
     checks.function("on_trial", on_trial)
     checks.function("should_stop", should_stop)
     stop = should_stop or (lambda: False)
@@ -225,7 +225,7 @@ def _objective(trial, plan, dims, should_stop):
 
 def _spawn(plan, workers, should_stop):
     """plan's workers as processes, each with cores / workers BLAS threads; waits for all."""
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    threads = str(max(1, machine.cores() // workers))
     env = {**os.environ, **dict.fromkeys(
         ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), threads)}  # fmt: skip
     code = "import sys, charlm.api.sweep as s; s.worker(sys.argv[1], int(sys.argv[2]))"

@@ -36,7 +36,15 @@ def blas():
     return f"{name}, kernel {kernels[0]}" if kernels and kernels[0] else name
 
 
+def cores():
+    """The cores this process may run on (taskset, a container's CPU set), else all of them."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows: no affinity call
+        return os.cpu_count() or 1
+
+
 def describe():
     """{"cpu", "cores", "numpy", "blas", "python"} of this machine."""
-    return {"cpu": cpu(), "cores": os.cpu_count(), "numpy": np.__version__, "blas": blas(),
+    return {"cpu": cpu(), "cores": cores(), "numpy": np.__version__, "blas": blas(),
             "python": platform.python_version()}  # fmt: skip
