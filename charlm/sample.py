@@ -47,32 +47,96 @@ def parse_blanks(vocab, prime, blank="_", skip_unknown=False):
     return np.array(ids, dtype=np.int64), blanks
 
 
-def pick(logits, rng, temperature=1.0, top_k=None, greedy=False):
-    """One id drawn from logits (V,)."""
-    if greedy:
-        return int(np.argmax(logits))
-    z = logits.astype(np.float64) / temperature
-    if top_k is not None and top_k < len(z):
-        kth = np.partition(z, -top_k)[-top_k]
+def pick(logits, rng, temperature=1.0, top_k=None, greedy=False, top_p=1.0):
+    """One id drawn from logits (V,): pick_rows for a single row."""
+    u = np.array([0.0 if greedy else rng.random()])
+    rows = Settings.of(1, temperature, top_k, top_p, greedy)
+    return int(pick_rows(logits[None], u, rows)[0])
+
+
+class Settings:
+    """Per-row sampling settings, arrays of B: temperature, top_k (0: all), top_p (1: all),
+    greedy."""
+
+    def __init__(self, temperature, top_k, top_p, greedy):
+        self.temperature, self.top_k, self.top_p, self.greedy = temperature, top_k, top_p, greedy
+
+    @classmethod
+    def of(cls, B, temperature=1.0, top_k=None, top_p=1.0, greedy=False):
+        """The same settings for B rows."""
+        full = np.full
+        return cls(full(B, float(temperature)), full(B, top_k or 0, dtype=np.int64),
+                   full(B, float(top_p)), full(B, bool(greedy)))  # fmt: skip
+
+
+def pick_rows(logits, u, rows):
+    """One id per row of logits (B, V), each row by its own settings (rows: Settings) and its
+    own uniform draw u (B,) in [0, 1):
+        z = logits / temperature; outside the top_k largest z: -inf
+        p = exp(z - max z); outside the smallest set of the likeliest holding top_p of the
+        mass: 0 (the likeliest is always kept)
+        id = the first i with cumsum(p)_i > u * sum(p)             (greedy: argmax logits)
+    Every operation is row by row, so a row's id depends only on its own logits, settings and
+    draw, never on the rows beside it (a server's batch; tests/test_serve_batch.py)."""
+    B, V = logits.shape
+    z = logits.astype(np.float64) / rows.temperature[:, None]
+    k = np.where((rows.top_k > 0) & (rows.top_k < V), rows.top_k, V)
+    if (k < V).any():
+        kth = np.take_along_axis(np.sort(z, axis=1), (V - k)[:, None], axis=1)
         z = np.where(z >= kth, z, -np.inf)
-    p = np.exp(z - z.max())
-    cdf = np.cumsum(p)
-    return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(z) - 1))
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    if (rows.top_p < 1).any():
+        order = np.argsort(-p, axis=1, kind="stable")
+        sorted_p = np.take_along_axis(p, order, axis=1)
+        before = np.cumsum(sorted_p, axis=1) - sorted_p  # the mass of the likelier ones
+        keep = before < rows.top_p[:, None] * sorted_p.sum(axis=1, keepdims=True)
+        mask = np.empty_like(keep)
+        np.put_along_axis(mask, order, keep, axis=1)
+        p = np.where(mask, p, 0.0)
+    cdf = np.cumsum(p, axis=1)
+    ids = np.minimum((cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1), V - 1)
+    if rows.greedy.any():
+        ids = np.where(rows.greedy, np.argmax(logits, axis=1), ids)
+    return ids
 
 
-def generate(params, spec, prime, length, rng, temperature=1.0, top_k=None, greedy=False):
+MIN_ROWS = 2
+
+
+def step(params, spec, ids, state):
+    """One character for each of B streams: ids (B,), state from init_state(spec, B) or the
+    last step. Returns (logits (B, V), state).
+
+    With one row, NumPy's matmul calls BLAS's matrix-vector product, whose sums run in another
+    order than the matrix product's, so the same stream would get other last bits alone than
+    beside others. Stepping at least MIN_ROWS rows (a lone stream beside a copy of itself)
+    keeps every row's numbers the same whatever steps beside it: charlm sample and a server's
+    batch give one seed the same text (tests/test_serve_batch.py checks it)."""
+    B = len(ids)
+    if B < MIN_ROWS:
+        ids = np.resize(ids, MIN_ROWS)
+        state = tuple(np.concatenate([s] * MIN_ROWS, axis=1)[:, :MIN_ROWS] for s in state)
+    logits, stateT, _ = forward(params, spec, np.asarray(ids, dtype=np.int64)[None], state)
+    return logits[0, :B], tuple(s[:, :B] for s in stateT)
+
+
+def generate(params, spec, prime, length, rng, temperature=1.0, top_k=None, greedy=False,
+             top_p=1.0):  # fmt: skip
     """Yield `length` ids that follow prime ((n,) ids, n >= 1) from a unidirectional model."""
     state = init_state(spec, 1, params["head.weight"].dtype)
     # the prime is read a chunk at a time (nn.infer.read): a long prime costs no more memory
     last, state = read(params, spec, np.asarray(prime, dtype=np.int64)[:, None], state)
-    for _ in range(length):
-        i = pick(last[0], rng, temperature, top_k, greedy)
+    rows = Settings.of(1, temperature, top_k, top_p, greedy)
+    for n in range(length):
+        u = np.array([0.0 if greedy else rng.random()])
+        i = int(pick_rows(last, u, rows)[0])
         yield i
-        logits, state, _ = forward(params, spec, np.array([[i]]), state)
-        last = logits[-1]
+        if n + 1 < length:
+            last, state = step(params, spec, np.array([i]), state)
 
 
-def fill(params, spec, ids, blanks, rng, temperature=1.0, top_k=None, greedy=False, sweeps=4):
+def fill(params, spec, ids, blanks, rng, temperature=1.0, top_k=None, greedy=False, sweeps=4,
+         top_p=1.0):  # fmt: skip
     """ids (n,) with the positions in `blanks` to fill from a bidirectional model.
 
     Returns the filled ids. The first sweep goes left to right, later ones in random order."""
@@ -82,7 +146,7 @@ def fill(params, spec, ids, blanks, rng, temperature=1.0, top_k=None, greedy=Fal
         order = blanks if sweep == 0 else rng.permutation(blanks)
         for t in order:
             logits, _ = infer(params, spec, x[:, None])
-            x[t] = pick(logits[t, 0], rng, temperature, top_k, greedy)
+            x[t] = pick(logits[t, 0], rng, temperature, top_k, greedy, top_p)
         if greedy and sweep > 0:
             break
     return x

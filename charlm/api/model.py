@@ -36,11 +36,12 @@ class Model(Inside):
         return f"<charlm.Model {s.describe()}, hidden {s.hidden_size}, step {self.step:,}>"
 
     def generate(self, prime="", length=500, temperature=1.0, top_k=None, seed=None,
-                 greedy=False, skip_unknown=False, echo_prime=False):  # fmt: skip
+                 greedy=False, skip_unknown=False, echo_prime=False, top_p=1.0):  # fmt: skip
         """Yield the text that follows prime, a piece at a time, as it is generated (a piece
         is one character; for a byte-level model, what its bytes decode to so far).
-        echo_prime: yield the prime (as the model read it) first."""
-        check_sampling(length, temperature, top_k, seed, greedy=greedy)
+        echo_prime: yield the prime (as the model read it) first. top_p: sample only from the
+        likeliest characters that hold this much of the probability (nucleus sampling)."""
+        check_sampling(length, temperature, top_k, seed, greedy=greedy, top_p=top_p)
         checks.text("prime", prime)
         checks.flag("skip_unknown", skip_unknown)
         if self.spec.bidirectional:
@@ -56,7 +57,7 @@ class Model(Inside):
             length,
             np.random.default_rng(seed),
             echo_prime,
-            dict(temperature=temperature, top_k=top_k, greedy=greedy),
+            dict(temperature=temperature, top_k=top_k, greedy=greedy, top_p=top_p),
         )
 
     def _pieces(self, ids, length, rng, echo_prime, options):
@@ -70,19 +71,19 @@ class Model(Inside):
                 yield piece
 
     def sample(self, prime="", length=500, temperature=1.0, top_k=None, seed=None,
-               greedy=False, skip_unknown=False):  # fmt: skip
+               greedy=False, skip_unknown=False, top_p=1.0):  # fmt: skip
         """The prime followed by `length` generated characters, as `charlm sample` prints
         them: the same seed gives the same text."""
         pieces = self.generate(
-            prime, length, temperature, top_k, seed, greedy, skip_unknown, echo_prime=True
+            prime, length, temperature, top_k, seed, greedy, skip_unknown, True, top_p
         )
         return "".join(pieces)
 
     def fill(self, prime, blank="_", sweeps=4, seed=None, temperature=1.0, top_k=None,
-             greedy=False, skip_unknown=False):  # fmt: skip
+             greedy=False, skip_unknown=False, top_p=1.0):  # fmt: skip
         """prime with every blank filled by a bidirectional (cloze) model: left to right, then
         `sweeps` Gibbs sweeps that resample each blank given the others."""
-        check_sampling(0, temperature, top_k, seed, sweeps, blank, greedy)
+        check_sampling(0, temperature, top_k, seed, sweeps, blank, greedy, top_p)
         checks.text("prime", prime)
         checks.flag("skip_unknown", skip_unknown)
         if not self.spec.bidirectional:
@@ -102,7 +103,8 @@ class Model(Inside):
         ids, blanks = sample.parse_blanks(self.vocab, prime, blank, skip_unknown)
         self._check_reading(len(ids), "prime")
         rng = np.random.default_rng(seed)
-        options = dict(temperature=temperature, top_k=top_k, greedy=greedy, sweeps=sweeps)
+        options = dict(temperature=temperature, top_k=top_k, greedy=greedy, sweeps=sweeps,
+                       top_p=top_p)  # fmt: skip
         return self.vocab.decode(sample.fill(self.params, self.spec, ids, blanks, rng, **options))
 
     def evaluate(self, text=None, *, path=None, corpus=None, split="validation"):
@@ -198,7 +200,7 @@ class Model(Inside):
 
 
 def check_sampling(length=0, temperature=1.0, top_k=None, seed=None, sweeps=1, blank="_",
-                   greedy=False):  # fmt: skip
+                   greedy=False, top_p=1.0):  # fmt: skip
     """Refuse sampling options that make no sense (the CLI checks them before loading)."""
     checks.integer("sweeps", sweeps, 1, 1000)
     checks.text("blank", blank)
@@ -216,6 +218,10 @@ def check_sampling(length=0, temperature=1.0, top_k=None, seed=None, sweeps=1, b
     checks.integer("top_k", top_k, 1, 10**6, optional=True)
     checks.integer("seed", seed, 0, checks.SEED, optional=True)
     checks.flag("greedy", greedy)
+    checks.number("top_p", top_p, high=1.0)
+    if top_p <= 0:
+        raise ArgumentError("top_p", top_p, "must be in (0, 1]: the share of the probability "
+                            "the likeliest characters kept must hold (1: all)")  # fmt: skip
 
 
 def checkpoint_path(path=None):

@@ -22,6 +22,9 @@ def sample(
     length: Annotated[int, typer.Option(help="Characters to generate.")] = 500,
     temperature: Annotated[float, typer.Option(help="Below 1: safer; above 1: wilder.")] = 1.0,
     top_k: Annotated[int | None, typer.Option(help="Sample only from the k likeliest.")] = None,
+    top_p: Annotated[
+        float, typer.Option(help="Sample only from the likeliest holding this much probability.")
+    ] = 1.0,
     seed: Annotated[int | None, typer.Option(help="Seed for a repeatable sample.")] = None,
     greedy: Annotated[
         bool, typer.Option("--greedy", help="Always take the likeliest character.")
@@ -33,13 +36,15 @@ def sample(
     ] = False,
 ):
     """Generate text from a checkpoint (a bidirectional one fills the blanks in --prime)."""
-    api.check_sampling(length, temperature, top_k, seed, sweeps, blank)  # before loading
+    api.check_sampling(length, temperature, top_k, seed, sweeps, blank, top_p=top_p)
     model = api.load(checkpoint_path)
     options = dict(temperature=temperature, top_k=top_k, seed=seed, greedy=greedy)
     if model.spec.bidirectional or (blank in prime and not _knows(model.vocab, blank)):
-        emit(model.fill(prime, blank, sweeps, skip_unknown=skip_unknown, **options))
+        emit(model.fill(prime, blank, sweeps, skip_unknown=skip_unknown, top_p=top_p, **options))
         return
-    pieces = model.generate(prime, length, skip_unknown=skip_unknown, echo_prime=True, **options)
+    pieces = model.generate(
+        prime, length, skip_unknown=skip_unknown, echo_prime=True, top_p=top_p, **options
+    )
     for piece in pieces:
         emit(piece, nl=False)
         sys.stdout.flush()
