@@ -36,6 +36,7 @@ _WHERE = {
     "make_corpus": "charlm.api",
     "sweep": "charlm.api.sweep",
     "sweep_results": "charlm.api.sweep",
+    "serve": "charlm.api.serve",
 }
 __all__ = [*_WHERE, "__version__"]
 

@@ -130,6 +130,7 @@ LAYERS = {  # top to bottom: a module imports only from its own layer or those b
     "sample": 2,
     "handoff": 2,
     "tune": 2,
+    "server": 2,
     "nn": 1,
     "files": 0,
     "pages": 0,

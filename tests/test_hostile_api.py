@@ -3,6 +3,7 @@ public call, given a value of the wrong type or shape, is refused with a CharlmE
 names it as the caller wrote it; no TypeError, AttributeError or ValueError from inside
 escapes. The parameters are read from the calls' own signatures, so a new one is tried too."""
 
+import functools
 import inspect
 import re
 
@@ -63,6 +64,7 @@ def calls(tmp_path_factory):
                     },
                 ),  # fmt: skip
                 "sweep_results": (charlm.sweep_results, {"study": "h"}),
+                "serve": (serve_once, {"runs": "checkpoints/m", "port": 0}),
                 "sample": (model.sample, {"length": 5}),
                 "fill": (model.fill, {"prime": "ab"}),
                 "evaluate": (model.evaluate, {"text": text}),
@@ -78,8 +80,16 @@ def calls(tmp_path_factory):
 
 
 NAMES = ["load", "train", "report", "gradcheck", "gradflow", "runs", "import_weights",
-         "make_corpus", "sweep", "sweep_results", "sample", "fill", "evaluate", "forward",
+         "make_corpus", "sweep", "sweep_results", "serve", "sample", "fill", "evaluate", "forward",
          "export", "neurons", "gates", "score", "saliency", "model.gradflow"]  # fmt: skip
+
+
+@functools.wraps(charlm.serve)
+def serve_once(**kwargs):
+    """charlm.serve, told to stop as soon as it runs (an accepted call would serve forever)."""
+    if kwargs.get("should_stop") is None:
+        kwargs["should_stop"] = lambda: True
+    return charlm.serve(**kwargs)
 
 
 def _params(fn):

@@ -22,8 +22,8 @@ app = typer.Typer(
 )
 console = Console(highlight=False, soft_wrap=True)  # long lines: the terminal folds them
 guard.Group.console = console  # every command runs under guard.handled: one-line errors
-guard.Group.order = ("train", "sweep", "runs", "report", "sample", "eval", "gradcheck", "gradflow",
-                     "saliency", "neurons", "gates", "score", "export", "import",
+guard.Group.order = ("train", "sweep", "runs", "report", "sample", "serve", "eval", "gradcheck",
+                     "gradflow", "saliency", "neurons", "gates", "score", "export", "import",
                      "corpus")  # fmt: skip
 
 
