@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from charlm import sample
-from charlm.nn.model import ModelSpec, init_params, init_state
+from charlm.nn.model import ModelSpec, forward, init_params, init_state
 from charlm.run.data import Vocab
 from charlm.server.batch import Engine, Stream, _stop_prefix
 
@@ -35,7 +35,8 @@ def test_pick_rows_gives_each_row_what_it_gives_that_row_alone():
     rows, u = settings(50, rng), rng.random(50)
     together = sample.pick_rows(logits, u, rows)
     for r in range(50):
-        one = sample.Settings(*(a[r : r + 1] for a in vars(rows).values()))
+        fields = (rows.temperature, rows.top_k, rows.top_p, rows.greedy)
+        one = sample.Settings(*(a[r : r + 1] for a in fields))
         assert sample.pick_rows(logits[r : r + 1], u[r : r + 1], one)[0] == together[r]
 
 
@@ -57,9 +58,12 @@ def test_a_row_of_a_step_is_the_same_whatever_steps_beside_it(cell, dtype):
     B = 70
     ids = rng.integers(0, V, B)
     state = tuple(rng.normal(0, 0.5, s.shape).astype(dtype) for s in init_state(spec, B, dtype))
-    logits, stateT = sample.step(params, spec, ids, state)
+    stepping = sample.prepared(params)
+    logits, stateT = sample.step(stepping, spec, ids, state)
+    reference, _, _ = forward(params, spec, ids[None], state)
+    assert np.allclose(logits, reference[0], rtol=1e-5, atol=1e-5)  # forward's numbers
     for n in (1, 2, 3, 5, 17, 64):
-        part, partT = sample.step(params, spec, ids[:n], tuple(s[:, :n] for s in state))
+        part, partT = sample.step(stepping, spec, ids[:n], tuple(s[:, :n] for s in state))
         assert np.array_equal(part, logits[:n])  # bit for bit
         for a, b in zip(partT, stateT, strict=True):
             assert np.array_equal(a, b[:, :n])

@@ -25,7 +25,7 @@ import numpy as np
 
 from charlm.nn.infer import read
 from charlm.nn.model import init_state
-from charlm.sample import Settings, pick_rows, start_ids, step
+from charlm.sample import Settings, pick_rows, prepared, start_ids, step
 
 
 class Stream:
@@ -81,6 +81,7 @@ class Engine:
 
     def __init__(self, ck, on_leave=lambda stream: None):
         self.params, self.spec, self.vocab = ck.params, ck.spec, ck.vocab
+        self.stepping = prepared(ck.params)  # (the prompts are read with the params as they are)
         self.dtype = self.params["head.weight"].dtype
         codes = self.vocab.codes.tolist()
         self.symbols = [bytes([c]) for c in codes] if self.vocab.byte_level else list(
@@ -181,7 +182,7 @@ class Engine:
             self.state = tuple(a[:, keep] for a in self.state)
             ids = ids[keep]
             self._settings()
-        self.last, self.state = step(self.params, self.spec, ids, self.state)
+        self.last, self.state = step(self.stepping, self.spec, ids, self.state)
         self.steps += 1
 
     def _deliver(self, events, gone):
