@@ -75,7 +75,8 @@ def client(server):
 
 def http(server, method, path, key=KEY, **kwargs):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(method, server["url"] + path, headers=headers, timeout=60, **kwargs)
+    kwargs.setdefault("timeout", 60)
+    return httpx.request(method, server["url"] + path, headers=headers, **kwargs)
 
 
 def sampled(model, prompt, length, seed, **options):
@@ -210,6 +211,16 @@ def test_over_max_streams_is_429_and_a_client_that_leaves_frees_its_streams(serv
     assert client.completions.create(model="uni", prompt="a", max_tokens=5).choices[0].text
 
 
+def test_a_client_that_gives_up_on_a_whole_answer_frees_its_streams(server):
+    body = {"model": "uni", "prompt": "the ", "max_tokens": 1_000_000, "n": 3}
+    with pytest.raises(httpx.ReadTimeout):  # the client leaves while the text is written
+        http(server, "POST", "/v1/completions", json=body, timeout=1.0)
+    deadline = time.monotonic() + 5
+    while http(server, "GET", "/health").json()["streams"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert http(server, "GET", "/health").json()["streams"] == 0
+
+
 def test_a_cloze_model_fills_blanks_as_charlm_sample_does(server):
     prompt = "the c_t sat on the _at"
     answer = http(server, "POST", "/v1/fill", json={"model": "bi", "prompt": prompt, "seed": 5})
@@ -235,3 +246,21 @@ def test_a_port_in_use_is_one_line_and_another_host_is_said(server, tmp_path):
     code, out, err = stopped(other)
     assert "reachable from other machines; anyone who can reach it can use it" in out
     assert code == 0 and err == ""
+
+
+def test_sigterm_drains_then_cuts_what_still_runs_and_exits_cleanly(server, tmp_path):
+    run = str(server["root"] / "checkpoints" / "uni")
+    proc, url, _ = started([run, "--port", "0", "--max-length", "10000000"], tmp_path)
+    body = {"model": "uni", "prompt": "a", "max_tokens": 10_000_000, "stream": True}
+    with httpx.stream("POST", url + "/v1/completions", json=body, timeout=60) as long:
+        lines = long.iter_lines()
+        assert next(lines).startswith("data: {")
+        t = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest = [x for x in lines if x]  # the stream goes on while it drains, then ends
+    out, err = proc.communicate(timeout=30)
+    code = proc.returncode
+    ends = [json.loads(x[6:]) for x in rest if x.startswith("data: {")][-1]
+    assert ends["choices"][0]["finish_reason"] == "abort" and rest[-1] == "data: [DONE]"
+    assert 4 < time.monotonic() - t < 15
+    assert code == 0 and "stopped (SIGTERM)" in out and err == "", err

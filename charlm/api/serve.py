@@ -7,6 +7,7 @@ while it is served, and the server picks up a newer checkpoint when it is starte
 import errno
 import ipaddress
 import socket
+import threading
 from pathlib import Path
 
 from charlm.api import checks
@@ -85,6 +86,25 @@ def is_loopback(host):
         return host in LOOPBACK
 
 
+DRAIN = 5  # seconds the completions still running get to finish once the server is stopped
+
+
+def _server(uvicorn, config, cut):
+    """uvicorn's Server, which on SIGINT or SIGTERM also cuts the completions still running
+    after DRAIN seconds (finish_reason "abort"), so that their connections end and it exits
+    cleanly rather than through uvicorn's forced cancellation."""
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            if not self.should_exit:
+                timer = threading.Timer(DRAIN, cut)
+                timer.daemon = True  # an idle server exits at once
+                timer.start()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
+
+
 def serve(runs=(), host="127.0.0.1", port=8000, max_length=2000, max_streams=256,
           api_key=None, on_ready=None, should_stop=None):  # fmt: skip
     """Serve the checkpoints in runs (see models()) on http://host:port until SIGINT or
@@ -93,8 +113,8 @@ def serve(runs=(), host="127.0.0.1", port=8000, max_length=2000, max_streams=256
     max_streams: completions running at once, over which a request is refused with 429;
     api_key: required of every request as "Authorization: Bearer KEY". on_ready(url, names) is
     called once the server runs; should_stop() is asked then (a Ctrl-C while the models were
-    read: the server stops at once). Streams still running at the end get up to 10 seconds
-    to finish, then are cut."""
+    read: the server stops at once). Completions still running at the end get DRAIN seconds
+    to finish, then are cut (finish_reason "abort")."""
     check_address(host, port)
     checks.integer("max_length", max_length, 1, checks.CHARS)
     checks.integer("max_streams", max_streams, 1, 100_000)
@@ -122,7 +142,7 @@ def serve(runs=(), host="127.0.0.1", port=8000, max_length=2000, max_streams=256
 
     app = make_app(found, max_length, max_streams, api_key, started)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=10)  # fmt: skip
-    server = uvicorn.Server(config)
+                            timeout_graceful_shutdown=DRAIN + 5)  # fmt: skip
+    server = _server(uvicorn, config, app.state.cut)
     with sock:
         server.run(sockets=[sock])

@@ -150,6 +150,7 @@ def make_app(models, max_length=2000, max_streams=256, api_key=None, started=Non
     handlers = {ApiError: _api_error, HTTPException: _http_error, Exception: _server_error}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.capacity, app.state.served = capacity, served
+    app.state.cut = lambda: [m.engine.close() for m in served.values() if m.engine is not None]
     return app
 
 

@@ -33,7 +33,7 @@ class Stream:
 
     on_event(stream, text, done) is called on the server's loop with the text that is ready
     (never a part of a possible stop sequence) and, at the end, done=True with
-    finish_reason "length" or "stop" (or "cancelled" when the server stops)."""
+    finish_reason "length" or "stop" ("abort": the server stopped first, as vLLM says)."""
 
     def __init__(self, ids, length, rng, temperature=1.0, top_k=0, top_p=1.0, greedy=False,
                  stop=(), on_event=None, loop=None):  # fmt: skip
@@ -97,9 +97,10 @@ class Engine:
         self.inbox.put(stream)
 
     def close(self):
-        """Stop the thread; streams still running end with finish_reason "cancelled"."""
-        self.inbox.put(None)
-        self.thread.join()
+        """Stop the thread; streams still running end with finish_reason "abort"."""
+        if self.thread.is_alive():
+            self.inbox.put(None)
+            self.thread.join()
 
     def _run(self):
         while True:
@@ -114,7 +115,7 @@ class Engine:
                     break
             if None in arrived:
                 for s in self.active + [a for a in arrived if a is not None]:
-                    s.finish_reason = s.finish_reason or "cancelled"
+                    s.finish_reason = s.finish_reason or "abort"
                 self._deliver([(s, "", True) for s in self.active], self.active)
                 return
             try:
