@@ -137,14 +137,32 @@ def step(params, spec, ids, state):
     return logits[0, :B], tuple(s[:, :B] for s in stateT)
 
 
+SHORT_PRIME = 64  # a prime up to this long is read a character a step, as a server batch does
+
+
+def read_prime(params, stepping, spec, prime):
+    """(logits (1, V) after prime, its state in MIN_ROWS rows) for prime (n,) ids, n >= 1.
+
+    Up to SHORT_PRIME characters, one step() each, as a server reads a short prompt inside its
+    batch; longer, read at once (nn.infer.read, a chunk at a time: a 1 MB prime costs no more
+    memory), as a server reads a long prompt before it joins the batch. The same rule in both
+    places keeps a stream's numbers charlm sample's."""
+    prime = np.asarray(prime, dtype=np.int64)
+    dtype = params["head.weight"].dtype
+    state = init_state(spec, MIN_ROWS if len(prime) <= SHORT_PRIME else 1, dtype)
+    if len(prime) > SHORT_PRIME:
+        last, state = read(params, spec, prime[:, None], state)
+        return last, tuple(np.repeat(s, MIN_ROWS, axis=1) for s in state)
+    for i in prime:
+        logits, state = step(stepping, spec, np.full(MIN_ROWS, i), state)
+    return logits[:1], state
+
+
 def generate(params, spec, prime, length, rng, temperature=1.0, top_k=None, greedy=False,
              top_p=1.0):  # fmt: skip
     """Yield `length` ids that follow prime ((n,) ids, n >= 1) from a unidirectional model."""
-    state = init_state(spec, 1, params["head.weight"].dtype)
-    # the prime is read a chunk at a time (nn.infer.read): a long prime costs no more memory
-    last, state = read(params, spec, np.asarray(prime, dtype=np.int64)[:, None], state)
     rows, stepping = Settings.of(1, temperature, top_k, top_p, greedy), prepared(params)
-    state = tuple(np.repeat(s, MIN_ROWS, axis=1) for s in state)  # step()'s rows, padded once
+    last, state = read_prime(params, stepping, spec, prime)
     for n in range(length):
         u = np.array([0.0 if greedy else rng.random()])
         i = int(pick_rows(last, u, rows)[0])

@@ -4,8 +4,9 @@ A stream is one completion (one of a request's n choices). Its whole state is th
 (h, c) rows, so any number of streams step together, one matrix product per layer for all of
 them (charlm.sample.step):
 
-    loop:   admit the streams that arrived: read each prompt alone (charlm.nn.infer.read),
-            its state and last logits become a new row
+    loop:   admit the streams that arrived as new rows: a prompt of up to 64 characters is
+            read inside the batch, a character a step; a longer one alone, at once
+            (charlm.nn.infer.read), before its row joins
             pick each row's next character, by its own settings and random generator
             streams that are done (length, a stop sequence, a client gone) leave
             step the rest: logits, state = step(params, spec, their characters, their rows)
@@ -25,7 +26,7 @@ import numpy as np
 
 from charlm.nn.infer import read
 from charlm.nn.model import init_state
-from charlm.sample import Settings, pick_rows, prepared, start_ids, step
+from charlm.sample import SHORT_PRIME, Settings, pick_rows, prepared, start_ids, step
 
 
 class Stream:
@@ -42,6 +43,7 @@ class Stream:
         self.stop, self.on_event, self.loop = tuple(s for s in stop if s), on_event, loop
         self.count, self.held, self.text = 0, "", []
         self.finish_reason, self.error = None, None
+        self.feed, self.at = (), 0  # a short prompt, read a character a step inside the batch
         self.cancelled = False  # set by the server's side: the client went away
         self.decode = None
 
@@ -138,10 +140,13 @@ class Engine:
         for s in arrived:
             if s.cancelled:
                 self.on_leave(s)
-        for s in fresh:
-            ids = s.ids if len(s.ids) else start_ids(self.vocab)
+        for s in fresh:  # charlm.sample.read_prime's rule, so that a stream's numbers are sample's
+            ids = np.asarray(s.ids if len(s.ids) else start_ids(self.vocab), dtype=np.int64)
             state = init_state(self.spec, 1, self.dtype)
-            last, state = read(self.params, self.spec, np.asarray(ids)[:, None], state)
+            if len(ids) <= SHORT_PRIME:
+                s.feed, last = ids.tolist(), np.zeros((1, len(self.vocab)), self.dtype)
+            else:
+                last, state = read(self.params, self.spec, ids[:, None], state)
             s.decode = _decoder(self.vocab.byte_level, self.symbols)
             self.active.append(s)
             self.last = last if self.last is None else np.concatenate([self.last, last])
@@ -161,11 +166,18 @@ class Engine:
         self.rows = Settings(t.astype(np.float64), k.astype(np.int64), p, g.astype(bool))
 
     def _advance(self):
-        u = np.array([0.0 if s.settings[3] else s.rng.random() for s in self.active])
+        """Every row picks (a row still reading its prompt: draws nothing, and its next prompt
+        character replaces the pick), the finished leave, the rest step."""
+        u = np.array([0.0 if s.settings[3] or s.at < len(s.feed) else s.rng.random()
+                      for s in self.active])  # fmt: skip
         ids = pick_rows(self.last, u, self.rows)
         events, keep = [], []
         for r, (s, i) in enumerate(zip(self.active, ids.tolist(), strict=True)):
             if s.cancelled:
+                continue
+            if s.at < len(s.feed):
+                ids[r], s.at = s.feed[s.at], s.at + 1
+                keep.append(r)
                 continue
             text = s.add(s.decode(i))
             done = s.finish_reason is not None
