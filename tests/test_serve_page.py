@@ -100,3 +100,22 @@ def test_a_cloze_model_fills_the_blanks(page, served):
     expected = model.fill("the c_t sat on the _at", seed=21, temperature=0.8)
     assert page.locator("#text").input_value() == expected
     assert page.locator("#status").text_content() == "filled 2 blanks"
+
+
+def test_with_a_key_the_page_asks_for_it_and_then_works(served, tmp_path):
+    run = str(served[1] / "checkpoints" / "words")
+    proc, url, _ = started([run, "--port", "0", "--api-key", "k-123"], tmp_path)
+    try:
+        with sync.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(url + "/")
+            page.wait_for_selector("#key-box", state="visible")
+            assert "API key" in page.locator("#status").text_content()
+            page.fill("#key", "k-123")
+            page.locator("#key").press("Enter")  # a change event: the models load
+            page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+            assert page.locator("#model option").all_text_contents()[0].startswith("words")
+            browser.close()
+    finally:
+        assert stopped(proc)[0] == 0
