@@ -156,3 +156,11 @@ def test_a_cancelled_stream_leaves_at_the_next_step():
         threading.Event().wait(0.005)
     assert s in left and s.count < 10**6
     engine.close()
+
+
+def test_a_client_behind_gets_one_event_a_choice():
+    from charlm.server.completion import _merge
+
+    events = [(0, "a", False), (1, "b", False), (0, "c", False), (1, "d", True), (0, "e", True)]
+    assert _merge(events) == [(0, "ace", True), (1, "bd", True)]
+    assert _merge([(2, "x", False)]) == [(2, "x", False)]

@@ -110,14 +110,13 @@ class Call:
 
 
 def _merge(events):
-    """Consecutive events of one choice as one: (index, text, done)."""
-    out = []
+    """The events waiting, one per choice: (index, all its text, done), in the order each
+    choice first appears (a choice's own events arrive in order, and done is its last)."""
+    merged = {}
     for index, text, done in events:
-        if out and out[-1][0] == index and not out[-1][2]:
-            out[-1] = (index, out[-1][1] + text, done)
-        else:
-            out.append((index, text, done))
-    return out
+        before = merged.get(index, ("", False))
+        merged[index] = (before[0] + text, done)
+    return [(index, text, done) for index, (text, done) in merged.items()]
 
 
 def _sse(obj):
