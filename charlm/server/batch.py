@@ -42,6 +42,7 @@ class Stream:
         self.settings = (float(temperature), int(top_k or 0), float(top_p), bool(greedy))
         self.stop, self.on_event, self.loop = tuple(s for s in stop if s), on_event, loop
         self.count, self.held, self.text = 0, "", []
+        self.whole = False  # True: its text in one event at the end (a request not streamed)
         self.finish_reason, self.error = None, None
         self.feed, self.at = (), 0  # a short prompt, read a character a step inside the batch
         self.cancelled = False  # set by the server's side: the client went away
@@ -181,6 +182,9 @@ class Engine:
                 continue
             text = s.add(s.decode(i))
             done = s.finish_reason is not None
+            if s.whole:  # no wake-up of the server's loop a character
+                s.text.append(text)
+                text = "".join(s.text) if done else ""
             if text or done:
                 events.append((s, text, done))
             if not done:

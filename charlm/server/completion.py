@@ -37,7 +37,7 @@ class Call:
                 self._on_event,
                 self.loop,
             )
-            s.index = i
+            s.index, s.whole = i, not want["stream"]
             self.streams.append(s)
         for s in self.streams:
             if want["max_tokens"] == 0:  # nothing to generate: no stream to run
