@@ -15,7 +15,7 @@ Opt = typer.Option
 
 @app.command()
 def serve(
-    runs: Annotated[list[Path] | None, typer.Argument(metavar="[RUN]...", show_default=False,
+    runs: Annotated[list[Path] | None, typer.Argument(metavar="RUN", show_default=False,
                     help="Run folders or .npz files (default: the newest checkpoint).")] = None,
     host: Annotated[str, Opt(help="The address to listen on (other machines: 0.0.0.0).")]
         = "127.0.0.1",
