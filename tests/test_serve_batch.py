@@ -16,8 +16,8 @@ from charlm.server.batch import Engine, Stream, _stop_prefix
 V = 24
 
 
-def model(cell="lstm", hidden=16, layers=2, dtype=np.float32):
-    spec = ModelSpec(cell, V, hidden, layers)
+def model(cell="lstm", hidden=16, layers=2, dtype=np.float32, embedding=None):
+    spec = ModelSpec(cell, V, hidden, layers, embedding_size=embedding)
     params = init_params(spec, np.random.default_rng(3), dtype)
     for k in params:  # larger weights than at initialisation: a peaked, varied distribution
         params[k] = (params[k] * 4).astype(dtype)
@@ -52,8 +52,9 @@ def test_top_p_keeps_the_likeliest_holding_that_share():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_a_row_of_a_step_is_the_same_whatever_steps_beside_it(cell, dtype):
-    spec, params = model(cell, dtype=dtype)
+@pytest.mark.parametrize("embedding", [None, 8])
+def test_a_row_of_a_step_is_the_same_whatever_steps_beside_it(cell, dtype, embedding):
+    spec, params = model(cell, dtype=dtype, embedding=embedding)
     rng = np.random.default_rng(2)
     B = 70
     ids = rng.integers(0, V, B)
