@@ -135,7 +135,7 @@ def main():
         asyncio.run(small_requests(url, 1000))
         m1 = rss(proc.pid)
         asyncio.run(small_requests(url, a.requests - 1000))
-        m2, rate = rss(proc.pid), a.requests / (time.perf_counter() - t)
+        m2, per_s = rss(proc.pid), a.requests / (time.perf_counter() - t)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
@@ -164,7 +164,7 @@ def main():
     )
     print(
         f"server memory: {m1:.1f} MiB after 1,000 requests, {m2:.1f} MiB after "
-        f"{a.requests:,} ({rate:,.0f} requests/s of 5 characters, 16 at a time)"
+        f"{a.requests:,} ({per_s:,.0f} requests/s of 5 characters, 16 at a time)"
     )
 
 
