@@ -73,65 +73,7 @@ class Served:
 def make_app(models, max_length=2000, max_streams=256, api_key=None, started=None):
     """The application for models: [(name, checkpoint, created)]. started() is called once
     the server runs (its signal handlers in place)."""
-    capacity = Capacity(max_streams)
-    served = {name: Served(name, ck, created, capacity) for name, ck, created in models}
-    page = resources.files("charlm.server").joinpath("page.html").read_text(encoding="utf-8")
-
-    def authorized(request):
-        if api_key is None:
-            return
-        given = request.headers.get("authorization", "")
-        if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-            raise ApiError(401, "a valid API key is needed: Authorization: Bearer KEY",
-                           code="invalid_api_key")  # fmt: skip
-
-    async def index(request):
-        return HTMLResponse(page)
-
-    async def health(request):
-        authorized(request)
-        return JSONResponse({"status": "ok", "models": list(served), "streams": capacity.used})
-
-    async def list_models(request):
-        authorized(request)
-        return JSONResponse({"object": "list", "data": [m.card() for m in served.values()]})
-
-    async def completions(request):
-        authorized(request)
-        body = protocol.parse_json(await _read_body(request))
-        model = _model(served, body)
-        want = protocol.completion(body, max_length)
-        if model.engine is None:
-            raise ApiError(400, f"'{model.name}' is a bidirectional (fill-in-the-blank) model: "
-                           "POST /v1/fill with blanks in the prompt", "model")  # fmt: skip
-        ids = _encode(model.ck.vocab, want["prompt"], want["skip_unknown"])
-        if not capacity.take(want["n"]):
-            raise ApiError(429, f"the server is running its most streams ({capacity.most}); "
-                           "try again shortly", code="rate_limit_exceeded")  # fmt: skip
-        call = Call(model, want, ids)
-        if want["stream"]:
-            return StreamingResponse(call.events(), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"})  # fmt: skip
-        return JSONResponse(await call.whole(request))
-
-    async def fill(request):
-        authorized(request)
-        body = protocol.parse_json(await _read_body(request))
-        model = _model(served, body)
-        want = protocol.fill(body)
-        if model.engine is not None:
-            raise ApiError(400, f"'{model.name}' reads left to right and cannot fill blanks: "
-                           "POST /v1/completions", "model")  # fmt: skip
-        if not capacity.take(1):
-            raise ApiError(429, f"the server is running its most streams ({capacity.most})",
-                           code="rate_limit_exceeded")  # fmt: skip
-        try:
-            text, blanks, n = await anyio.to_thread.run_sync(_fill, model.ck, want)
-        finally:
-            capacity.release()
-        return JSONResponse({"id": protocol.new_id("fill"), "object": "fill",
-                             "created": protocol.now(), "model": model.name, "text": text,
-                             "blanks": blanks, "usage": protocol.usage(n, blanks)})  # fmt: skip
+    api = _Routes(models, max_length, max_streams, api_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -140,18 +82,92 @@ def make_app(models, max_length=2000, max_streams=256, api_key=None, started=Non
         try:
             yield
         finally:
-            for m in served.values():
-                if m.engine is not None:
-                    m.engine.close()
+            api.cut()
 
-    routes = [Route("/", index), Route("/health", health), Route("/v1/models", list_models),
-              Route("/v1/completions", completions, methods=["POST"]),
-              Route("/v1/fill", fill, methods=["POST"])]  # fmt: skip
+    routes = [Route("/", api.index), Route("/health", api.health),
+              Route("/v1/models", api.list_models),
+              Route("/v1/completions", api.completions, methods=["POST"]),
+              Route("/v1/fill", api.fill, methods=["POST"])]  # fmt: skip
     handlers = {ApiError: _api_error, HTTPException: _http_error, Exception: _server_error}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
-    app.state.capacity, app.state.served = capacity, served
-    app.state.cut = lambda: [m.engine.close() for m in served.values() if m.engine is not None]
+    app.state.capacity, app.state.served, app.state.cut = api.capacity, api.served, api.cut
     return app
+
+
+class _Routes:
+    """The answers, over the served models and their shared Capacity."""
+
+    def __init__(self, models, max_length, max_streams, api_key):
+        self.capacity = Capacity(max_streams)
+        self.served = {name: Served(name, ck, created, self.capacity)
+                       for name, ck, created in models}  # fmt: skip
+        self.max_length, self.api_key = max_length, api_key
+        page = resources.files("charlm.server").joinpath("page.html")
+        self.page = page.read_text(encoding="utf-8")
+
+    def cut(self):
+        """End every stream still running (finish_reason "abort") and the engines' threads."""
+        for m in self.served.values():
+            if m.engine is not None:
+                m.engine.close()
+
+    def authorized(self, request):
+        if self.api_key is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {self.api_key}".encode()):
+            raise ApiError(401, "a valid API key is needed: Authorization: Bearer KEY",
+                           code="invalid_api_key")  # fmt: skip
+
+    def take(self, n):
+        if not self.capacity.take(n):
+            raise ApiError(429, f"the server is running its most streams ({self.capacity.most}); "
+                           "try again shortly", code="rate_limit_exceeded")  # fmt: skip
+
+    async def index(self, request):
+        return HTMLResponse(self.page)
+
+    async def health(self, request):
+        self.authorized(request)
+        used = self.capacity.used
+        return JSONResponse({"status": "ok", "models": list(self.served), "streams": used})
+
+    async def list_models(self, request):
+        self.authorized(request)
+        return JSONResponse({"object": "list", "data": [m.card() for m in self.served.values()]})
+
+    async def completions(self, request):
+        self.authorized(request)
+        body = protocol.parse_json(await _read_body(request))
+        model = _model(self.served, body)
+        want = protocol.completion(body, self.max_length)
+        if model.engine is None:
+            raise ApiError(400, f"'{model.name}' is a bidirectional (fill-in-the-blank) model: "
+                           "POST /v1/fill with blanks in the prompt", "model")  # fmt: skip
+        ids = _encode(model.ck.vocab, want["prompt"], want["skip_unknown"])
+        self.take(want["n"])
+        call = Call(model, want, ids)
+        if want["stream"]:
+            return StreamingResponse(call.events(), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"})  # fmt: skip
+        return JSONResponse(await call.whole(request))
+
+    async def fill(self, request):
+        self.authorized(request)
+        body = protocol.parse_json(await _read_body(request))
+        model = _model(self.served, body)
+        want = protocol.fill(body)
+        if model.engine is not None:
+            raise ApiError(400, f"'{model.name}' reads left to right and cannot fill blanks: "
+                           "POST /v1/completions", "model")  # fmt: skip
+        self.take(1)
+        try:
+            text, blanks, n = await anyio.to_thread.run_sync(_fill, model.ck, want)
+        finally:
+            self.capacity.release()
+        return JSONResponse({"id": protocol.new_id("fill"), "object": "fill",
+                             "created": protocol.now(), "model": model.name, "text": text,
+                             "blanks": blanks, "usage": protocol.usage(n, blanks)})  # fmt: skip
 
 
 async def _read_body(request):
