@@ -141,6 +141,7 @@ class Engine:
         for s in arrived:
             if s.cancelled:
                 self.on_leave(s)
+        lasts, states = [], []
         for s in fresh:  # charlm.sample.read_prime's rule, so that a stream's numbers are sample's
             ids = np.asarray(s.ids if len(s.ids) else start_ids(self.vocab), dtype=np.int64)
             state = init_state(self.spec, 1, self.dtype)
@@ -149,16 +150,14 @@ class Engine:
             else:
                 last, state = read(self.params, self.spec, ids[:, None], state)
             s.decode = _decoder(self.vocab.byte_level, self.symbols)
-            self.active.append(s)
-            self.last = last if self.last is None else np.concatenate([self.last, last])
-            self.state = (
-                state
-                if self.state is None
-                else tuple(
-                    np.concatenate([a, b], axis=1) for a, b in zip(self.state, state, strict=True)
-                )
-            )
-        if fresh:
+            lasts.append(last)
+            states.append(state)
+        if fresh:  # the new rows join in one copy, however many arrived
+            self.active += fresh
+            lasts = ([] if self.last is None else [self.last]) + lasts
+            states = ([] if self.state is None else [self.state]) + states
+            self.last = np.concatenate(lasts)
+            self.state = tuple(np.concatenate(parts, axis=1) for parts in zip(*states, strict=True))
             self._settings()
 
     def _settings(self):

@@ -59,11 +59,7 @@ def completion(body, max_length):
     n, seed, stop (list), echo, stream, include_usage, greedy}, each checked."""
     _neutral(body)
     known = set(COMPLETION_DEFAULTS) | set(NEUTRAL) | set(IGNORED)
-    unknown = sorted(set(body) - known)
-    if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
-    out = {k: body.get(k, v) if body.get(k) is not None else v
-           for k, v in COMPLETION_DEFAULTS.items()}  # fmt: skip
+    out = _fields(body, COMPLETION_DEFAULTS, known)
     out["prompt"] = _text(body, "prompt", "")
     out["max_tokens"] = _integer(out, "max_tokens", 0, max_length,
                                  f"at most --max-length, {max_length:,}")  # fmt: skip
@@ -86,11 +82,7 @@ def completion(body, max_length):
 def fill(body):
     """The settings of a /v1/fill body: {prompt, blank, sweeps, temperature, top_p, top_k, seed,
     skip_unknown, greedy}."""
-    unknown = sorted(set(body) - set(FILL_DEFAULTS) - {"model", "prompt", "user"})
-    if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
-    out = {k: body.get(k, v) if body.get(k) is not None else v
-           for k, v in FILL_DEFAULTS.items()}  # fmt: skip
+    out = _fields(body, FILL_DEFAULTS, set(FILL_DEFAULTS) | {"model", "prompt", "user"})
     out["prompt"] = _text(body, "prompt", None)
     if not isinstance(out["blank"], str) or len(out["blank"]) != 1:
         raise ApiError(400, "blank must be a single character", "blank")
@@ -99,6 +91,15 @@ def fill(body):
     if not isinstance(out["skip_unknown"], bool):
         raise ApiError(400, "skip_unknown must be true or false", "skip_unknown")
     return out
+
+
+def _fields(body, defaults, known):
+    """body's values of the keys in defaults (a null is the default); a key outside known is
+    a 400 naming it."""
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
+    return {k: v if body.get(k) is None else body[k] for k, v in defaults.items()}
 
 
 def _neutral(body):
